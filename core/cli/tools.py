@@ -1,0 +1,5 @@
+"""Tool library commands (filled in below)."""
+
+
+def register(cli):
+    pass

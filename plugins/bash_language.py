@@ -1,0 +1,1 @@
+"""Built-in bash tool language (being written)."""

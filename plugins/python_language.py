@@ -1,0 +1,1 @@
+"""Built-in python tool language (being written)."""

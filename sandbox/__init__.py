@@ -1,0 +1,1 @@
+"""The isolation layer that runs untrusted tools (being written)."""
