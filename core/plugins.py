@@ -25,6 +25,7 @@ from .errors import ToolsmithError
 DEFAULT_PLUGINS = (
     "toolsmith.plugins.python_language",
     "toolsmith.plugins.bash_language",
+    "toolsmith.plugins.native_engine",
 )
 
 pm = pluggy.PluginManager("toolsmith")

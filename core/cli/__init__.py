@@ -10,9 +10,7 @@ import click
 
 from ..errors import ToolsmithError
 from ..plugins import load_plugins, pm
-from . import config as config_commands
-from . import plugins as plugins_commands
-from . import tools as tools_commands
+from . import check, config, plugins, runs, sandbox, tools
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -26,7 +24,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-for module in (tools_commands, config_commands, plugins_commands):
+for module in (tools, check, runs, sandbox, config, plugins):
     module.register(cli)
 
 

@@ -1,0 +1,1 @@
+"""The native inference engine (being written)."""

@@ -1,0 +1,1 @@
+"""Built-in native engine backend (being written)."""
