@@ -10,3 +10,23 @@ def toolsmith_home(tmp_path, monkeypatch):
     for var in ("TOOLSMITH_LOAD_PLUGINS", "TOOLSMITH_TRACE_PLUGINS"):
         monkeypatch.delenv(var, raising=False)
     return home
+
+
+@pytest.fixture
+def run_cli(toolsmith_home):
+    """Run the real `toolsmith` CLI in a subprocess; returns the CompletedProcess."""
+    import os
+    import subprocess
+    import sys
+
+    def run(*args, env=None, input=None):
+        return subprocess.run(
+            [sys.executable, "-m", "toolsmith.core.cli", *map(str, args)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+            input=input,
+            timeout=120,
+        )
+
+    return run

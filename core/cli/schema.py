@@ -1,0 +1,21 @@
+"""`toolsmith schema manifest`: the manifest's JSON Schema, for editors and models."""
+
+import click
+
+from .. import manifest
+from .output import emit_json
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(schema)
+
+
+@click.group()
+def schema() -> None:
+    """Print JSON Schemas of Toolsmith's file formats."""
+
+
+@schema.command("manifest")
+def manifest_schema() -> None:
+    """The JSON Schema of tool.toml."""
+    emit_json(manifest.json_schema())
