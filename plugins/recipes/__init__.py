@@ -1,0 +1,1 @@
+"""Built-in recipe catalog (being written)."""
