@@ -1,1 +1,27 @@
-"""Built-in bash tool language (being written)."""
+"""Built-in language: bash tools (`tool.sh`), run with `bash`."""
+
+from pathlib import Path
+
+from toolsmith.core import bash_checks, bash_parameters, hookimpl
+from toolsmith.core.config import ChecksConfig
+from toolsmith.core.diagnostics import Diagnostic
+from toolsmith.core.manifest import Manifest, Parameter
+
+
+class BashLanguage:
+    name = "bash"
+    source_file = "tool.sh"
+
+    def check(self, source: str, manifest: Manifest | None, settings: ChecksConfig | None) -> list[Diagnostic]:
+        return bash_checks.check(source, manifest, settings or ChecksConfig())
+
+    def infer_parameters(self, source: str) -> list[Parameter]:
+        return bash_parameters.infer_parameters(source)
+
+    def command(self, source_path: Path) -> list[str]:
+        return ["bash", str(source_path)]
+
+
+@hookimpl
+def toolsmith_register_languages(register):
+    register(BashLanguage())

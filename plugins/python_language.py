@@ -1,1 +1,27 @@
-"""Built-in python tool language (being written)."""
+"""Built-in language: Python tools (`tool.py`), run with `python3`."""
+
+from pathlib import Path
+
+from toolsmith.core import hookimpl, python_checks, python_parameters
+from toolsmith.core.config import ChecksConfig
+from toolsmith.core.diagnostics import Diagnostic
+from toolsmith.core.manifest import Manifest, Parameter
+
+
+class PythonLanguage:
+    name = "python"
+    source_file = "tool.py"
+
+    def check(self, source: str, manifest: Manifest | None, settings: ChecksConfig | None) -> list[Diagnostic]:
+        return python_checks.check(source, manifest, settings or ChecksConfig())
+
+    def infer_parameters(self, source: str) -> list[Parameter]:
+        return python_parameters.infer_parameters(source)
+
+    def command(self, source_path: Path) -> list[str]:
+        return ["python3", str(source_path)]
+
+
+@hookimpl
+def toolsmith_register_languages(register):
+    register(PythonLanguage())

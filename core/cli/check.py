@@ -1,5 +1,100 @@
-"""(being written)"""
+"""`toolsmith check PATH`: run a tool's source checks and print what they found."""
+
+import sys
+from pathlib import Path
+
+import click
+import msgspec
+from rich.syntax import Syntax
+from rich.text import Text
+
+from .. import config, manifest as manifest_module
+from ..checks import check_source, has_errors, read_source
+from ..diagnostics import Diagnostic
+from ..languages import get_language, language_for_file
+from ..manifest import MANIFEST_FILE, ManifestError
+from .output import console, emit_json, is_terminal, json_option
+
+_LEXERS = {"python": "python", "bash": "bash"}
 
 
-def register(cli):
-    pass
+def register(cli: click.Group) -> None:
+    cli.add_command(check)
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--manifest", "manifest_path", type=click.Path(path_type=Path),
+              help=f"The tool's manifest (default: {MANIFEST_FILE} beside the source, if any).")
+@json_option
+def check(path: Path, manifest_path: Path | None, as_json: bool) -> None:
+    """Check a tool's source (a file, or a tool folder with tool.toml).
+
+    Exits 1 when there are errors; warnings alone exit 0.
+    """
+    source_path, manifest_path = _locate(path, manifest_path)
+    manifest = _read_manifest(manifest_path) if manifest_path else None
+    language = get_language(manifest.language) if manifest else language_for_file(source_path)
+    settings = config.load().checks
+    source = read_source(source_path, settings.max_source_bytes)
+    found = check_source(source, manifest, language.name, settings)
+    if as_json:
+        emit_json({
+            "path": str(source_path),
+            "language": language.name,
+            "manifest": str(manifest_path) if manifest_path else None,
+            "errors": sum(d.severity == "error" for d in found),
+            "warnings": sum(d.severity != "error" for d in found),
+            "diagnostics": msgspec.to_builtins(found),
+        })
+    elif is_terminal():
+        _print_rich(source_path, language.name, found)
+    else:
+        for d in found:
+            suffix = "" if d.severity == "error" else f" ({d.severity})"
+            click.echo(f"{source_path}:{d.line}:{d.column}: {d.rule}: {d.message}{suffix}")
+    if has_errors(found):
+        sys.exit(1)  # not ctx.exit(1): main() runs click with standalone_mode=False, which drops its code
+
+
+def _locate(path: Path, manifest_path: Path | None) -> tuple[Path, Path | None]:
+    """The source file and manifest for PATH: a tool folder, or a source file."""
+    if path.is_dir():
+        manifest_path = manifest_path or path / MANIFEST_FILE
+        if not manifest_path.is_file():
+            raise ManifestError(f"{path}: a tool folder needs {MANIFEST_FILE}; or give the source file itself")
+        language = get_language(_read_manifest(manifest_path).language)
+        return path / language.source_file, manifest_path
+    beside = path.parent / MANIFEST_FILE
+    return path, manifest_path or (beside if beside.is_file() else None)
+
+
+def _read_manifest(path: Path) -> manifest_module.Manifest:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ManifestError(f"{path}: cannot read the manifest: {e.strerror}") from None
+    return manifest_module.decode(data, str(path))
+
+
+def _print_rich(path: Path, language: str, found: list[Diagnostic]) -> None:
+    out = console()
+    for d in found:
+        color = "red" if d.severity == "error" else "yellow"
+        out.print(Text.assemble((f"{path}:{d.line}:{d.column}", "bold"), ": ",
+                                (f"{d.severity}[{d.rule}]", f"bold {color}"), f": {d.message}"))
+        if d.snippet:
+            _print_snippet(out, d, language, color)
+    errors = sum(d.severity == "error" for d in found)
+    summary = f"{errors} error(s), {len(found) - errors} warning(s)" if found else "no problems found"
+    out.print(Text(summary, style="bold red" if errors else "bold green"))
+
+
+def _print_snippet(out, d: Diagnostic, language: str, color: str) -> None:
+    """The diagnostic's snippet with the source line highlighted and the caret colored."""
+    code_line, caret_line = d.snippet.split("\n", 1)
+    prefix, _, code = code_line.partition(" | ")
+    highlighted = Syntax(code, _LEXERS.get(language, "text"), theme="ansi_dark").highlight(code)
+    highlighted.rstrip()
+    out.print(Text.assemble((prefix + " | ", "dim"), highlighted))
+    out.print(Text(caret_line, style=f"bold {color}"))
