@@ -1,0 +1,110 @@
+"""The online engine: a background thread steps the model; each request is an async stream.
+
+The thread owns all engine state. Callers only enqueue (`add_request`,
+`abort_request` are safe from any thread) and receive outputs through their
+stream's asyncio queue. Leaving a stream early (break, cancel, disconnect) aborts
+its request, and its KV blocks are freed at the next step boundary.
+"""
+
+import asyncio
+import threading
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from .errors import EngineDeadError, RequestError
+from .llm_engine import LLMEngine
+from .outputs import EngineMetrics, RequestOutput
+from .sampling import SamplingParams
+
+IDLE_WAIT_S = 1.0
+
+
+class AsyncEngine:
+    def __init__(self, model_dir: str | Path | None = None, *, engine: LLMEngine | None = None, **engine_options):
+        self.engine = engine if engine is not None else LLMEngine(model_dir, **engine_options)
+        self._streams: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Queue]] = {}
+        self._wake = threading.Event()
+        self._stopping = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="toolsmith-engine", daemon=True)
+        self._thread.start()
+
+    @property
+    def tokenizer(self):
+        return self.engine.tokenizer
+
+    async def generate(
+        self, prompt: str | list[int], params: SamplingParams, request_id: str | None = None
+    ) -> AsyncIterator[RequestOutput]:
+        """Stream outputs until the request finishes; bad input raises before the first output."""
+        self._raise_if_dead()
+        request_id = request_id or uuid.uuid4().hex
+        queue: asyncio.Queue = asyncio.Queue()
+        if request_id in self._streams:
+            raise RequestError(f"request id {request_id!r} is already in use")
+        self._streams[request_id] = (asyncio.get_running_loop(), queue)
+        try:
+            self.engine.add_request(prompt, params, request_id)
+        except BaseException:
+            del self._streams[request_id]
+            raise
+        self._wake.set()
+        finished = False
+        try:
+            while not finished:
+                item = await queue.get()
+                if isinstance(item, BaseException):
+                    raise item
+                finished = item.finished
+                yield item
+        finally:
+            self._streams.pop(request_id, None)
+            if not finished:
+                self.abort(request_id)
+
+    def abort(self, request_id: str) -> None:
+        self.engine.abort_request(request_id)
+        self._wake.set()
+
+    def metrics(self) -> EngineMetrics:
+        return self.engine.metrics()
+
+    def shutdown(self) -> None:
+        """Stop the step thread; streams still open get EngineDeadError."""
+        self._stopping = True
+        self._wake.set()
+        self._thread.join()
+        self._fail_all(EngineDeadError("the engine was shut down"))
+
+    def _run(self) -> None:
+        while not self._stopping:
+            if not self.engine.has_unfinished():
+                self._wake.wait(IDLE_WAIT_S)
+                self._wake.clear()
+                continue
+            try:
+                outputs = self.engine.step()
+            except Exception as e:  # a bug or out-of-memory: fail loudly rather than hang every stream
+                self._error = e
+                self._fail_all(EngineDeadError(f"the engine stopped: {type(e).__name__}: {e}"))
+                return
+            for output in outputs:
+                self._deliver(output.request_id, output)
+
+    def _deliver(self, request_id: str, item) -> None:
+        stream = self._streams.get(request_id)
+        if stream is not None:
+            loop, queue = stream
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the caller's event loop is closed: nobody is listening
+                pass
+
+    def _fail_all(self, error: EngineDeadError) -> None:
+        for request_id in list(self._streams):
+            self._deliver(request_id, error)
+
+    def _raise_if_dead(self) -> None:
+        if self._error is not None or self._stopping:
+            raise EngineDeadError(f"the engine is not running ({self._error or 'shut down'}); restart it")

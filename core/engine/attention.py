@@ -1,0 +1,130 @@
+"""Paged attention over a flat token batch.
+
+The batch holds decode rows first (one new token per sequence), then prefill
+chunks. Decode rows are attended in one padded SDPA call; each prefill chunk gets
+its own call with a bottom-right-aligned causal mask (query i of a chunk sees
+every cached token plus the chunk's tokens up to i; torch's `is_causal` aligns
+top-left, which is only right when the chunk is the whole context).
+
+KV cache layout per layer: `[num_blocks, block_size, kv_heads, head_dim]`, so a
+token's slot is `block_id * block_size + offset` in the flat view and a
+sequence's context is one gather through its block table.
+"""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+try:  # only on CUDA machines that installed it
+    from flash_attn import flash_attn_varlen_func
+except ImportError:
+    flash_attn_varlen_func = None
+
+
+@dataclass
+class DecodeRows:
+    block_tables: torch.Tensor  # [B, max_blocks] long
+    ctx_lens: list[int]
+    mask: torch.Tensor | None  # [B, 1, 1, L] bool, None when B == 1
+    window_mask: torch.Tensor | None
+
+
+@dataclass
+class PrefillChunk:
+    start: int  # first row of the chunk in the flat batch
+    end: int
+    block_table: torch.Tensor  # [blocks] long
+    ctx_len: int  # cached tokens + this chunk
+    mask: torch.Tensor | None  # [q, ctx] bool; None means plain causal (chunk == whole context)
+    window_mask: torch.Tensor | None
+
+
+@dataclass
+class AttentionBatch:
+    slot_mapping: torch.Tensor  # [T] long
+    decode: DecodeRows | None
+    prefills: list[PrefillChunk]
+    flash: dict | None = None  # varlen arguments when the flash-attn kernel is used
+
+
+def causal_mask(q_len: int, ctx_len: int, window: int | None, device) -> torch.Tensor:
+    """True where query i (at position ctx-q+i) may attend key j."""
+    pos = torch.arange(ctx_len - q_len, ctx_len, device=device)[:, None]
+    keys = torch.arange(ctx_len, device=device)[None, :]
+    allowed = keys <= pos
+    if window is not None:
+        allowed &= keys > pos - window
+    return allowed
+
+
+def decode_mask(ctx_lens: list[int], width: int, window: int | None, device) -> torch.Tensor:
+    ctx = torch.tensor(ctx_lens, device=device)[:, None]
+    keys = torch.arange(width, device=device)[None, :]
+    allowed = keys < ctx
+    if window is not None:
+        allowed &= keys >= ctx - window
+    return allowed[:, None, None, :]
+
+
+def write_kv(k_cache: torch.Tensor, v_cache: torch.Tensor, k: torch.Tensor, v: torch.Tensor, slots: torch.Tensor):
+    k_cache.view(-1, *k.shape[1:]).index_copy_(0, slots, k)
+    v_cache.view(-1, *v.shape[1:]).index_copy_(0, slots, v)
+
+
+def paged_attention(
+    q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, batch: AttentionBatch, window: int | None
+) -> torch.Tensor:
+    """q: [T, heads, head_dim] (K/V already written) -> [T, heads * head_dim]."""
+    if batch.flash is not None:
+        return _flash(q, k_cache, v_cache, batch.flash, window)
+    parts = []
+    if batch.decode is not None:
+        parts.append(_decode(q[: len(batch.decode.ctx_lens)], k_cache, v_cache, batch.decode, window))
+    for chunk in batch.prefills:
+        parts.append(_prefill(q[chunk.start : chunk.end], k_cache, v_cache, chunk, window))
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
+def _decode(q, k_cache, v_cache, rows: DecodeRows, window):
+    batch, heads, dim = q.shape
+    kv_heads = k_cache.shape[2]
+    k = k_cache[rows.block_tables].flatten(1, 2)  # [B, L, kv_heads, D]
+    v = v_cache[rows.block_tables].flatten(1, 2)
+    if batch == 1:
+        end = rows.ctx_lens[0]
+        start = max(0, end - window) if window else 0
+        k, v, mask = k[:, start:end], v[:, start:end], None
+    else:
+        mask = rows.window_mask if window else rows.mask
+    # The query heads of one KV group act as that group's "query positions":
+    # grouped-query attention without repeating K/V.
+    out = F.scaled_dot_product_attention(
+        q.view(batch, kv_heads, heads // kv_heads, dim), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask
+    )
+    return out.reshape(batch, heads * dim)
+
+
+def _prefill(q, k_cache, v_cache, chunk: PrefillChunk, window):
+    q_len, heads, dim = q.shape
+    kv_heads = k_cache.shape[2]
+    k = k_cache[chunk.block_table].flatten(0, 1)[: chunk.ctx_len]
+    v = v_cache[chunk.block_table].flatten(0, 1)[: chunk.ctx_len]
+    mask = chunk.window_mask if window else chunk.mask
+    out = F.scaled_dot_product_attention(
+        q.transpose(0, 1)[None],
+        k.transpose(0, 1)[None],
+        v.transpose(0, 1)[None],
+        attn_mask=mask,
+        is_causal=mask is None,
+        enable_gqa=heads != kv_heads,
+    )
+    return out[0].transpose(0, 1).reshape(q_len, heads * dim)
+
+
+def _flash(q, k_cache, v_cache, args: dict, window):
+    """flash-attn's paged varlen kernel; it reads our cache layout as is."""
+    out = flash_attn_varlen_func(
+        q, k_cache, v_cache, causal=True, window_size=(window - 1, 0) if window else (-1, -1), **args
+    )
+    return out.reshape(q.shape[0], -1)

@@ -1,0 +1,49 @@
+"""Find a model's safetensors files and stream its tensors by name.
+
+The decoder consumes `(name, tensor)` pairs in Hugging Face naming, so any weight
+format that can produce such pairs (dense safetensors today, dequantized EXL2
+later) plugs in without touching the model code.
+"""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+from .errors import ModelLoadError
+
+INDEX_FILE = "model.safetensors.index.json"
+
+
+def safetensors_files(folder: Path) -> list[Path]:
+    """The weight files, in the order the sharding index lists them (or sorted)."""
+    folder = Path(folder)
+    index = folder / INDEX_FILE
+    if index.is_file():
+        try:
+            weight_map = json.loads(index.read_text())["weight_map"]
+        except (json.JSONDecodeError, KeyError, UnicodeDecodeError) as e:
+            raise ModelLoadError(f"{index}: not a valid safetensors index ({e})") from None
+        files = [folder / name for name in dict.fromkeys(weight_map.values())]
+        missing = [f.name for f in files if not f.is_file()]
+        if missing:
+            raise ModelLoadError(f"{folder}: shards listed in {INDEX_FILE} are missing: {', '.join(missing)}")
+        return files
+    files = sorted(folder.glob("*.safetensors"))
+    if not files:
+        raise ModelLoadError(f"{folder}: no *.safetensors weights found (pytorch .bin files are not supported)")
+    return files
+
+
+def iter_safetensors(folder: Path) -> Iterator[tuple[str, torch.Tensor]]:
+    """Every tensor of the model, one at a time, so peak memory stays near one tensor."""
+    from safetensors import SafetensorError, safe_open
+
+    for path in safetensors_files(folder):
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                for name in f.keys():
+                    yield name, f.get_tensor(name)
+        except SafetensorError as e:
+            raise ModelLoadError(f"{path}: unreadable safetensors file ({e})") from None
