@@ -1,0 +1,428 @@
+"""Apply a plan to the real files, undo it, and recover from a crash in between.
+
+Every change becomes a short list of steps whose effect can be seen on disk and
+reversed: `stage` (write new content into a private area), `rename` (never over an
+existing path), `mkdir` and `rmdir`. Nothing is ever overwritten or unlinked: what a
+plan replaces or deletes is renamed into the run's trash area, on the same
+filesystem as the file. The journal is append-only JSON lines:
+
+    {"begin": "apply", "run": ID}
+    {"step": 1, "op": "rename", "src": ..., "dst": ...}    # every intent, one fsync
+    {"done": 1}                                           # after each step
+    {"commit": true, "stamps": {...}}                     # fsync'd: the new state holds
+    {"rolled_back": true}                                 # written by recovery
+
+A journal without "commit" or "rolled_back" belongs to an interrupted apply (or
+undo): `recover()` reverses, newest first, every step whose effect is present, so
+the files end exactly as they were before. Undo is the same machine run on the
+inverted steps of a committed apply.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from toolsmith.core.errors import ToolsmithError
+
+from .plan import Change, Plan, Stamp, sha256_file, stamp_of
+
+APPLY, UNDO = "apply.journal", "undo.journal"
+FAULT_ENV = "TOOLSMITH_JOURNAL_FAULT"  # tests: "N" exits the process right after step N
+
+
+class JournalError(ToolsmithError):
+    """Applying, undoing or recovering a run failed."""
+
+
+class ConcurrentChangeError(JournalError):
+    """A file the plan touches changed after the preview; nothing was written."""
+
+
+class UndoConflictError(JournalError):
+    """A file the apply wrote changed since; undo would destroy that change."""
+
+
+# ---------------------------------------------------------------- public API
+
+
+def apply(plan: Plan, run_dir: Path) -> None:
+    """Commit `plan` to the real files, or leave them untouched and raise."""
+    with locked(run_dir):
+        problems = verify(plan)
+        if problems:
+            raise ConcurrentChangeError(_problems_message("changed since the preview; nothing was applied", problems) + " Run the tool again for a fresh preview.")
+        areas: dict[str, Path] = {}
+        steps = _apply_steps(plan, run_dir, areas)
+        private = [str(run_dir), *(str(a) for a in areas.values())]
+        _run(run_dir / APPLY, {"begin": "apply", "run": run_dir.name, "private": private}, steps)
+
+
+def undo(run_dir: Path, force: bool = False) -> None:
+    """Restore exactly the files as they were before the apply of this run."""
+    with locked(run_dir):
+        entries = _read(run_dir / APPLY)
+        commit = next((e for e in entries if "commit" in e), None)
+        if commit is None:
+            raise JournalError(f"run {run_dir.name} was never applied; nothing to undo")
+        expected = commit["stamps"]
+        problems = [f"{path} ({why})" for path, why in _drifted(expected)]
+        if problems and not force:
+            raise UndoConflictError(_problems_message("changed since the apply; undo would lose those changes", problems) + " Use --force to undo anyway (the changed files are kept in the run's trash).")
+        steps = _undo_steps([e for e in entries if "step" in e], expected)
+        _run(run_dir / UNDO, {"begin": "undo", "run": run_dir.name, "private": entries[0]["private"]}, steps)
+
+
+def recover(run_dir: Path) -> str | None:
+    """Roll back an interrupted apply or undo of this run; say which, or None.
+
+    Skips a run whose lock is held: another process is applying it right now.
+    """
+    try:
+        with locked(run_dir, wait=False):
+            for name in (UNDO, APPLY):
+                if pending(run_dir / name):
+                    _roll_back(run_dir / name)
+                    return name.split(".")[0]
+    except BlockingIOError:
+        return None
+    return None
+
+
+def pending(journal: Path) -> bool:
+    """True when `journal` holds an apply or undo that neither committed nor was rolled back."""
+    entries = _read(journal)
+    return bool(entries) and not any("commit" in e or "rolled_back" in e for e in entries)
+
+
+def committed(journal: Path) -> bool:
+    return any("commit" in e for e in _read(journal))
+
+
+@contextmanager
+def locked(run_dir: Path, wait: bool = True) -> Iterator[None]:
+    """One process at a time per run; the kernel drops the lock when a process dies."""
+    fd = os.open(run_dir / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        yield
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------- checks
+
+
+def verify(plan: Plan) -> list[str]:
+    """Every reason the real files no longer match what the preview saw."""
+    problems: list[str] = []
+    vacated = {(c.root, c.old_path or c.path) for c in plan.changes if c.kind in ("deleted", "renamed")}
+    for c in plan.changes:
+        problems += _unsafe_parents(c)
+        if c.kind == "created" or c.kind == "renamed":
+            full = os.path.join(c.root, c.path)
+            if os.path.lexists(full) and (c.root, c.path) not in vacated:
+                problems.append(f"{full} (created by someone else)")
+        if c.stamp is None:
+            continue
+        full = os.path.join(c.root, c.old_path or c.path)
+        now = stamp_of(full)
+        if now is None:
+            problems.append(f"{full} (deleted)")
+        elif _differs(now, c.stamp, c.type):
+            problems.append(f"{full} (modified)")
+        elif c.kind in ("modified", "renamed") and c.type == "file" and c.sha256_before and sha256_file(full) != c.sha256_before:
+            problems.append(f"{full} (content changed)")
+    return problems
+
+
+def _differs(now: Stamp, then: Stamp, kind: str) -> bool:
+    if kind == "dir":  # a folder's size and mtime follow its entries, which the plan checks one by one
+        return now.ino != then.ino
+    return now != then
+
+
+def _unsafe_parents(c: Change) -> list[str]:
+    """A folder swapped for a symlink after the preview would redirect the apply."""
+    root = os.path.realpath(c.root)
+    out = []
+    for rel in {c.path, c.old_path} - {None}:
+        parent = os.path.dirname(rel)
+        if parent and os.path.realpath(os.path.join(c.root, parent)) != os.path.join(root, parent):
+            out.append(f"{os.path.join(c.root, parent)} (no longer a plain folder)")
+    return out
+
+
+def _drifted(expected: dict[str, list | None]) -> Iterator[tuple[str, str]]:
+    for path, stamp in expected.items():
+        now = stamp_of(path)
+        if stamp is None and now is not None:
+            yield path, "created since the apply"
+        elif stamp is not None and now is None:
+            yield path, "deleted since the apply"
+        elif stamp is not None and now != Stamp(*stamp):
+            yield path, "modified since the apply"
+
+
+def _problems_message(what: str, problems: list[str]) -> str:
+    shown = ", ".join(problems[:5]) + (f" and {len(problems) - 5} more" if len(problems) > 5 else "")
+    return f"{len(problems)} file(s) {what}: {shown}."
+
+
+# ---------------------------------------------------------------- building steps
+
+
+def _apply_steps(plan: Plan, run_dir: Path, areas: dict[str, Path]) -> list[dict]:
+    """The steps, in an order where each one's source exists and destination is free.
+
+    First every old content leaves its place (renamed sources and deleted entries
+    into the trash area, modified files swapped in place), then new folders are
+    made, then renamed and new content lands: no ordering puzzle between a folder
+    replaced by a file, a file moved out of a deleted folder, and so on.
+    """
+    uppers = {layer.target: layer.upper for layer in plan.layers}
+    stage, leave, mkdirs, land = [], [], [], []
+    deleted_dirs = {(c.root, c.path) for c in plan.changes if c.kind == "deleted" and c.type == "dir"}
+    for k, c in enumerate(plan.changes):
+        area = areas.get(c.root) or areas.setdefault(c.root, _area(c.root, run_dir, len(areas)))
+        full = os.path.join(c.root, c.path)
+        if c.kind == "renamed":
+            moving = str(area / f"moving-{k}")
+            leave.insert(0, _rename(os.path.join(c.root, c.old_path), moving))
+            land.append(_rename(moving, full))
+        elif c.kind == "deleted":
+            if (c.root, os.path.dirname(c.path)) not in deleted_dirs:
+                leave.append(_rename(full, str(area / f"old-{k}")))
+        elif c.type == "dir":
+            mkdirs.append({"op": "mkdir", "path": full, "mode": c.mode_after, "area": str(area)})
+        else:
+            new = str(area / f"new-{k}")
+            stage.append(_stage(c, os.path.join(uppers[c.root], c.path), new))
+            if c.kind == "modified":
+                leave += [_rename(full, str(area / f"old-{k}")), _rename(new, full)]
+            else:
+                land.append(_rename(new, full))
+    mkdirs.sort(key=lambda s: s["path"])
+    return stage + leave + mkdirs + land
+
+
+def _undo_steps(applied: list[dict], expected: dict[str, list | None]) -> list[dict]:
+    """The apply's steps inverted, newest first. With --force, whatever now blocks
+    a restore is first moved aside into the trash area: kept, never deleted."""
+    steps, blocked = [], 0
+
+    def aside(path: str, area: str) -> dict:
+        nonlocal blocked
+        blocked += 1
+        return _rename(path, os.path.join(area, f"displaced-{blocked}"))
+
+    for step in reversed(applied):
+        if step["op"] == "rename":
+            src, dst = step["src"], step["dst"]
+            if src in expected and expected[src] is None and os.path.lexists(src):
+                steps.append(aside(src, os.path.dirname(dst)))
+            steps.append(_rename(dst, src))
+        elif step["op"] == "mkdir":
+            steps += [aside(os.path.join(step["path"], name), step["area"]) for name in _unexpected_children(step["path"], expected)]
+            steps.append({"op": "rmdir", "path": step["path"], "mode": step["mode"]})
+    return steps
+
+
+def _unexpected_children(folder: str, expected: dict) -> list[str]:
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return []
+    return sorted(n for n in names if os.path.join(folder, n) not in expected)
+
+
+def _area(root: str, run_dir: Path, index: int) -> Path:
+    """Where trash and staged content for `root` live: same filesystem as `root`,
+    so every move is a rename. Inside the run when possible, else a hidden folder
+    at the top of the write root."""
+    if same_filesystem(root, run_dir):
+        area = run_dir / "area" / str(index)
+    else:
+        area = Path(root) / f".toolsmith-{run_dir.name}"
+    area.mkdir(parents=True, exist_ok=True)
+    return area
+
+
+def same_filesystem(a: str | Path, b: str | Path) -> bool:
+    return os.stat(a).st_dev == os.stat(b).st_dev
+
+
+def _rename(src: str, dst: str) -> dict:
+    return {"op": "rename", "src": src, "dst": dst}
+
+
+def _stage(c: Change, source: str, dst: str) -> dict:
+    step = {"op": "stage", "src": source, "dst": dst, "mode": c.mode_after}
+    if c.type == "symlink":
+        step["link"] = c.link_after
+    if os.geteuid() == 0:  # root applying for someone: the files stay theirs
+        st = os.lstat(os.path.join(c.root, c.path) if c.kind == "modified" else c.root)
+        step["owner"] = [st.st_uid, st.st_gid]
+    return step
+
+
+# ---------------------------------------------------------------- running steps
+
+
+def _run(journal: Path, header: dict, steps: list[dict]) -> None:
+    """Journal every intent durably, do the steps, then commit with the new stamps."""
+    numbered = [{"step": n, **s} for n, s in enumerate(steps, 1)]
+    fault = int(os.environ.get(FAULT_ENV, "-1"))
+    with open(journal, "w", encoding="utf-8") as log:
+        _append(log, [header, *numbered])
+        _maybe_fault(fault, 0)
+        for step in numbered:
+            _do(step)
+            _maybe_fault(fault, step["step"])
+            log.write(json.dumps({"done": step["step"]}) + "\n")
+            log.flush()
+        _fsync_parents(numbered)
+        _append(log, [{"commit": True, "stamps": _stamps(numbered, header["private"])}])
+
+
+def _do(step: dict) -> None:
+    op = step["op"]
+    if op == "stage":
+        _write_staged(step)
+    elif op == "rename":
+        rename_noreplace(step["src"], step["dst"])
+    elif op == "mkdir":
+        os.mkdir(step["path"], step["mode"])
+        os.chmod(step["path"], step["mode"])  # mkdir's mode is filtered by the umask
+    elif op == "rmdir":
+        os.rmdir(step["path"])
+
+
+def _write_staged(step: dict) -> None:
+    dst = step["dst"]
+    if "link" in step:
+        os.symlink(step["link"], dst)
+    else:
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            with open(step["src"], "rb") as src:
+                _copy_fd(src.fileno(), fd)
+            os.fchmod(fd, step["mode"])
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        shutil.copystat(step["src"], dst, follow_symlinks=False)
+        os.chmod(dst, step["mode"])
+    if "owner" in step:
+        os.chown(dst, *step["owner"], follow_symlinks=False)
+
+
+def _copy_fd(src: int, dst: int) -> None:
+    while os.copy_file_range(src, dst, 1 << 30):
+        pass
+
+
+def _roll_back(journal: Path) -> None:
+    """Reverse, newest first, every step whose effect is on disk; idempotent."""
+    steps = [e for e in _read(journal) if "step" in e]
+    for step in reversed(steps):
+        op = step["op"]
+        if op == "stage":
+            if os.path.lexists(step["dst"]):
+                os.unlink(step["dst"])
+        elif op == "rename":
+            if os.path.lexists(step["dst"]) and not os.path.lexists(step["src"]):
+                rename_noreplace(step["dst"], step["src"])
+        elif op == "mkdir":
+            if os.path.isdir(step["path"]) and not os.path.islink(step["path"]):
+                os.rmdir(step["path"])
+        elif op == "rmdir":
+            if not os.path.lexists(step["path"]):
+                os.mkdir(step["path"], step["mode"])
+                os.chmod(step["path"], step["mode"])
+    _fsync_parents(steps)
+    with open(journal, "a", encoding="utf-8") as log:
+        _append(log, [{"rolled_back": True}])
+
+
+def _stamps(steps: list[dict], private: list[str]) -> dict[str, list | None]:
+    """The final identity of every real path a step touched (the private areas
+    left out); undo compares against it to notice later edits."""
+    paths = set()
+    for step in steps:
+        if step["op"] == "rename":
+            paths.update((step["src"], step["dst"]))
+        elif step["op"] in ("mkdir", "rmdir"):
+            paths.add(step["path"])
+    out = {}
+    for path in sorted(p for p in paths if not any(p == q or p.startswith(q + os.sep) for q in private)):
+        stamp = stamp_of(path)
+        out[path] = None if stamp is None else [stamp.size, stamp.mtime_ns, stamp.ino]
+    return out
+
+
+def _append(log, entries: list[dict]) -> None:
+    log.write("".join(json.dumps(e) + "\n" for e in entries))
+    log.flush()
+    os.fsync(log.fileno())
+
+
+def _read(journal: Path) -> list[dict]:
+    """The journal's complete lines; a torn last line (crash mid-write) is ignored."""
+    try:
+        text = journal.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    entries = []
+    for line in text.splitlines():
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    return entries
+
+
+def _fsync_parents(steps: list[dict]) -> None:
+    """Make the renames themselves durable, not just the files' contents."""
+    folders = set()
+    for step in steps:
+        if step["op"] == "rename":
+            folders.update((os.path.dirname(step["src"]), os.path.dirname(step["dst"])))
+        else:
+            folders.add(os.path.dirname(step.get("dst") or step["path"]))
+    for folder in folders:
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except (FileNotFoundError, NotADirectoryError):  # gone again by a later step
+            continue
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _maybe_fault(fault: int, step: int) -> None:
+    if fault == step:
+        os._exit(70)
+
+
+# ---------------------------------------------------------------- renameat2
+
+
+_RENAME_NOREPLACE = 1
+_AT_FDCWD = -100
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def rename_noreplace(src: str, dst: str) -> None:
+    """rename(2) that fails with EEXIST instead of replacing `dst` (renameat2)."""
+    if _libc.renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{os.strerror(err)}: {src!r} -> {dst!r}") if err != errno.EEXIST else FileExistsError(err, os.strerror(err), dst)

@@ -1,0 +1,316 @@
+"""Run a command in the sandbox with a preview of its file changes; apply; undo.
+
+This is the API the forge and the HTTP API call. Each run keeps its state under
+``data_dir()/runs/RUN_ID/``: ``run.json`` (command, exit code, usage, plan),
+``stdout``/``stderr``, ``layers/`` (what the tool wrote, until applied), the
+trash and staging ``area/``, and the apply/undo journals. The state of a run is
+derived from its journals, so it is right even after a crash:
+
+    previewed --apply--> applied --undo--> undone
+    direct: ran on the real files (preview=False); nothing to apply or undo
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import secrets
+import shutil
+import stat
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import msgspec
+
+from toolsmith.core import paths
+from toolsmith.core.errors import ToolsmithError
+
+from . import journal
+from .plan import Layer, Plan, PlanError, compute, prepare_copy
+
+if TYPE_CHECKING:
+    from .policy import Overlay, Policy
+
+State = Literal["previewed", "applied", "undone", "direct"]
+RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
+DIRECT_NOTE = "ran directly on the write paths: no preview, nothing to apply or undo"
+
+
+class RunError(ToolsmithError):
+    """A run cannot be found, applied or undone in its current state."""
+
+
+class RunRecord(msgspec.Struct, kw_only=True):
+    """What `run.json` holds."""
+
+    run_id: str
+    command: list[str]
+    created: str
+    write_paths: list[str]
+    preview: bool
+    exit_code: int
+    timed_out: bool = False
+    killed: bool = False
+    usage: dict[str, float] | None = None
+    plan: Plan | None = None
+
+
+class RunResult(msgspec.Struct, kw_only=True):
+    run_id: str
+    state: State
+    plan: Plan | None
+    stdout: bytes
+    stderr: bytes
+    exit_code: int
+    timed_out: bool
+    killed: bool
+    usage: dict[str, float] | None
+    note: str = ""
+
+
+class RunSummary(msgspec.Struct, kw_only=True):
+    run_id: str
+    state: State
+    command: list[str]
+    created: str
+    exit_code: int
+    changes: str
+
+
+# ---------------------------------------------------------------- API
+
+
+def run(command: list[str], policy: Policy, preview: bool = True) -> RunResult:
+    """Run `command` under `policy`; with preview, its writes land in layers and
+    the result carries the plan; nothing real changes until `apply(run_id)`."""
+    from .launcher import execute
+
+    recover()
+    run_dir = _new_run_dir()
+    layers: list[Layer] = []
+    overlays: list[Overlay] = []
+    if preview:
+        layers, overlays = _prepare_layers(policy.write_paths, run_dir)
+    result = execute(command, policy, overlays=overlays)
+    plan = None
+    if preview:
+        plan = compute(layers)
+        _check_inside(plan, policy.write_paths)
+    record = RunRecord(
+        run_id=run_dir.name,
+        command=list(command),
+        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        write_paths=[os.path.realpath(p) for p in policy.write_paths],
+        preview=preview,
+        exit_code=result.exit_code,
+        timed_out=result.timed_out,
+        killed=result.killed,
+        usage={k: float(v) for k, v in dataclasses.asdict(result.usage).items()} if result.usage else None,
+        plan=plan,
+    )
+    (run_dir / "stdout").write_bytes(result.stdout or b"")
+    (run_dir / "stderr").write_bytes(result.stderr or b"")
+    _save(run_dir, record)
+    return _result(run_dir, record)
+
+
+def apply(run_id: str) -> RunResult:
+    """Commit a previewed run's plan to the real files (see `journal.apply`)."""
+    recover()
+    run_dir, record = _load(run_id)
+    state = _state(run_dir, record)
+    if state != "previewed":
+        raise RunError(f"run {run_id} is {state}; only a previewed run can be applied" + (f" ({DIRECT_NOTE})" if state == "direct" else ""))
+    journal.apply(record.plan, run_dir)
+    _remove_tree(run_dir / "layers")
+    return _result(run_dir, record)
+
+
+def undo(run_id: str | None = None, force: bool = False) -> RunResult:
+    """Restore the files as they were before `run_id` (default: the latest applied run)."""
+    recover()
+    if run_id is None:
+        run_id = _latest_applied()
+    run_dir, record = _load(run_id)
+    state = _state(run_dir, record)
+    if state != "applied":
+        raise RunError(f"run {run_id} is {state}; only an applied run can be undone" + (f" ({DIRECT_NOTE})" if state == "direct" else ""))
+    journal.undo(run_dir, force=force)
+    return _result(run_dir, record)
+
+
+def recover() -> list[str]:
+    """Roll back every apply or undo that a crash interrupted; one line per run fixed."""
+    fixed = []
+    for run_dir in _run_dirs():
+        what = journal.recover(run_dir)
+        if what:
+            fixed.append(f"run {run_dir.name}: interrupted {what} rolled back")
+    return fixed
+
+
+def get(run_id: str) -> RunResult:
+    run_dir, record = _load(run_id)
+    return _result(run_dir, record)
+
+
+def list_runs(limit: int | None = None) -> list[RunSummary]:
+    """Runs, newest first."""
+    out = []
+    for run_dir in sorted(_run_dirs(), reverse=True)[:limit]:
+        try:
+            run_dir, record = _load(run_dir.name)
+        except RunError:
+            continue  # a run still being created, or a damaged one: skip it
+        out.append(
+            RunSummary(
+                run_id=record.run_id,
+                state=_state(run_dir, record),
+                command=record.command,
+                created=record.created,
+                exit_code=record.exit_code,
+                changes=record.plan.summary() if record.plan else "not previewed",
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------- layers
+
+
+def _prepare_layers(write_paths: list[str], run_dir: Path) -> tuple[list[Layer], list[Overlay]]:
+    """One layer per write root: an empty overlay upper, or in copy mode a full copy."""
+    from .policy import Overlay, overlay_mode
+
+    mode = overlay_mode()
+    layers, overlays = [], []
+    for i, target in enumerate(_write_roots(write_paths)):
+        layer_dir = run_dir / "layers" / str(i)
+        upper, work = layer_dir / "upper", layer_dir / "work"
+        work.mkdir(parents=True)
+        snapshot = None
+        if mode == "copy":
+            snapshot = str(layer_dir / "snapshot")
+            prepare_copy(target, str(upper), snapshot)
+        else:
+            upper.mkdir()
+        layers.append(Layer(target=target, upper=str(upper), mode=mode, snapshot=snapshot))
+        overlays.append(Overlay(target=target, upper=str(upper), work=str(work)))
+    return layers, overlays
+
+
+def _write_roots(write_paths: list[str]) -> list[str]:
+    """The folders to layer: each write path that is a folder, else its parent;
+    a folder inside another one is covered by it."""
+    roots = []
+    for p in write_paths:
+        real = os.path.realpath(p)
+        roots.append(real if os.path.isdir(real) else os.path.dirname(real))
+    roots = sorted(set(roots))
+    return [r for r in roots if not any(r != o and r.startswith(o.rstrip("/") + "/") for o in roots)]
+
+
+def _check_inside(plan: Plan, write_paths: list[str]) -> None:
+    """A layer may cover more than a write path (a file's folder); the plan may not."""
+    allowed = [os.path.realpath(p) for p in write_paths]
+    for c in plan.changes:
+        for rel in filter(None, (c.path, c.old_path)):
+            full = os.path.join(c.root, rel)
+            if not any(full == a or full.startswith(a.rstrip("/") + "/") for a in allowed):
+                raise PlanError(f"the tool changed {full}, outside its write paths; the run was not kept for applying")
+
+
+# ---------------------------------------------------------------- storage
+
+
+def runs_dir() -> Path:
+    return paths.data_dir() / "runs"
+
+
+def _new_run_dir() -> Path:
+    runs_dir().mkdir(parents=True, exist_ok=True)
+    while True:
+        run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
+        try:
+            (runs_dir() / run_id).mkdir()
+            return runs_dir() / run_id
+        except FileExistsError:
+            continue
+
+
+def _run_dirs() -> list[Path]:
+    if not runs_dir().is_dir():
+        return []
+    return [p for p in runs_dir().iterdir() if RUN_ID.match(p.name)]
+
+
+def _save(run_dir: Path, record: RunRecord) -> None:
+    tmp = run_dir / "run.json.tmp"
+    tmp.write_bytes(msgspec.json.encode(record))
+    os.replace(tmp, run_dir / "run.json")
+
+
+def _load(run_id: str) -> tuple[Path, RunRecord]:
+    if not RUN_ID.match(run_id):
+        raise RunError(f"{run_id!r} is not a run id (like 20261126-101502-ab12); see `toolsmith runs`")
+    run_dir = runs_dir() / run_id
+    try:
+        return run_dir, msgspec.json.decode((run_dir / "run.json").read_bytes(), type=RunRecord)
+    except FileNotFoundError:
+        raise RunError(f"no run {run_id}; see `toolsmith runs`") from None
+    except msgspec.ValidationError as e:
+        raise RunError(f"run {run_id} has a damaged run.json ({e}); remove {run_dir}") from None
+
+
+def _state(run_dir: Path, record: RunRecord) -> State:
+    if not record.preview:
+        return "direct"
+    if journal.committed(run_dir / journal.UNDO):
+        return "undone"
+    if journal.committed(run_dir / journal.APPLY):
+        return "applied"
+    return "previewed"
+
+
+def _latest_applied() -> str:
+    applied = [d for d in _run_dirs() if journal.committed(d / journal.APPLY) and not journal.committed(d / journal.UNDO)]
+    if not applied:
+        raise RunError("no applied run to undo; see `toolsmith runs`")
+    return max(applied, key=lambda d: (d / journal.APPLY).stat().st_mtime_ns).name
+
+
+def _result(run_dir: Path, record: RunRecord) -> RunResult:
+    state = _state(run_dir, record)
+    return RunResult(
+        run_id=record.run_id,
+        state=state,
+        plan=record.plan,
+        stdout=_read_bytes(run_dir / "stdout"),
+        stderr=_read_bytes(run_dir / "stderr"),
+        exit_code=record.exit_code,
+        timed_out=record.timed_out,
+        killed=record.killed,
+        usage=record.usage,
+        note=DIRECT_NOTE if state == "direct" else "",
+    )
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return b""
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove a layer, even where overlayfs left a folder without permissions (work/work)."""
+    if not path.exists():
+        return
+    for folder, subfolders, _ in os.walk(path):
+        for name in subfolders:
+            child = os.path.join(folder, name)
+            if not os.path.islink(child):
+                os.chmod(child, stat.S_IRWXU)
+    shutil.rmtree(path)
