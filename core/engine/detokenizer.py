@@ -1,0 +1,94 @@
+"""Streaming text for generated tokens: complete characters only, stop strings cut out.
+
+Each push decodes only a small window of recent tokens (prefix and read offsets, as
+vLLM and TGI do): ``ids[prefix:read]`` is text already emitted, kept as context so the
+decoder handles spaces and byte merges exactly as a full decode would, and the new
+text is whatever ``ids[prefix:]`` adds to it.  When the window's text ends in U+FFFD,
+the last token ended inside a multi-byte character, so nothing is emitted until a
+later token completes it.
+
+Text that could be the start of a stop string is held back; once a stop string
+appears, the text before it is released and everything after it is dropped.
+"""
+
+from __future__ import annotations
+
+from toolsmith.core.engine.tokenizer import Tokenizer
+
+_INCOMPLETE = "\ufffd"
+
+
+class IncrementalDetokenizer:
+    def __init__(self, tokenizer: Tokenizer, stop: list[str], skip_special_tokens: bool = True):
+        self.tokenizer = tokenizer
+        self.stop = [s for s in stop if s]
+        self.skip_special_tokens = skip_special_tokens
+        self.token_ids: list[int] = []
+        self.stopped = False
+        self._prefix = 0  # ids[prefix:read] decode to text already taken in, the context for new tokens
+        self._read = 0
+        self._released: list[str] = []  # pieces handed out; their concatenation is ``text``
+        self._held = ""  # decoded text not yet handed out: it may begin a stop string
+
+    @property
+    def text(self) -> str:
+        """All text handed out so far; after a stop it ends right before the stop string."""
+        return "".join(self._released)
+
+    def push(self, token_id: int) -> str:
+        """Record one generated token and return the text that is now safe to show."""
+        if self.stopped:
+            return ""
+        self.token_ids.append(token_id)
+        new_text = self._decode_new(final=False)
+        return self._release(new_text, final=False) if new_text is not None else ""
+
+    def flush(self) -> str:
+        """At the end of generation: return everything still held (an unfinished character decodes as U+FFFD)."""
+        if self.stopped:
+            return ""
+        return self._release(self._decode_new(final=True), final=True)
+
+    def _decode_new(self, final: bool) -> str | None:
+        """Text the tokens after ``read`` add, or None while they end inside a character."""
+        if self._read == len(self.token_ids):
+            return ""
+        window = self.token_ids[self._prefix :]
+        context = self._decode(self.token_ids[self._prefix : self._read])
+        text = self._decode(window)
+        if text.endswith(_INCOMPLETE) and not final:
+            return None
+        self._prefix, self._read = self._read, len(self.token_ids)
+        return text[len(context) :]
+
+    def _decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=self.skip_special_tokens) if ids else ""
+
+    def _release(self, new_text: str, final: bool) -> str:
+        """Take in decoded text; hand out what cannot be part of a stop string."""
+        held = self._held + new_text
+        cut = self._find_stop(held)
+        if cut is not None:
+            self.stopped = True
+            out, self._held = held[:cut], ""
+        else:
+            keep = 0 if final else self._stop_prefix_length(held)
+            out, self._held = held[: len(held) - keep], held[len(held) - keep :]
+        if out:
+            self._released.append(out)
+        return out
+
+    def _find_stop(self, text: str) -> int | None:
+        """Where the earliest stop string in ``text`` begins (held text never contains a whole one)."""
+        found = [i for i in (text.find(s) for s in self.stop) if i >= 0]
+        return min(found) if found else None
+
+    def _stop_prefix_length(self, text: str) -> int:
+        """Length of the longest suffix of ``text`` that a stop string starts with."""
+        longest = 0
+        for stop in self.stop:
+            for length in range(min(len(stop) - 1, len(text)), longest, -1):
+                if text.endswith(stop[:length]):
+                    longest = length
+                    break
+        return longest
