@@ -1,0 +1,365 @@
+"""Parent side of the sandbox: turn a Policy into the child's plan, run it, collect the result.
+
+The child (``child.py``) applies the isolation layers; this module decides what the
+sandbox's filesystem holds, resolves the command, enforces the wall-clock timeout and
+reports how the run ended. Nothing here runs untrusted code in this process.
+"""
+
+import functools
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.errors import ToolsmithError
+from . import layers
+from .layers import LayerStatus
+from .policy import Overlay, Policy
+
+SANDBOX_UID = 65534  # "nobody": what a run started as root becomes
+SIMULATE_ENV = "TOOLSMITH_SANDBOX_SIMULATE_MISSING"  # test hook: comma-separated layer names
+CHILD = Path(__file__).with_name("child.py")
+
+SYSTEM_TREES = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+ETC_ENTRIES = (
+    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "passwd", "group",
+    "nsswitch.conf", "hosts", "host.conf", "resolv.conf", "gai.conf", "ssl", "ca-certificates",
+    "ca-certificates.conf", "mime.types", "locale.alias", "alternatives", "os-release",
+    "python3", "python3.11", "python3.12", "python3.13",
+)
+DEFAULT_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
+KILLED_BY_LIMIT = (signal.SIGKILL, signal.SIGXCPU, signal.SIGXFSZ)
+EXIT_TIMEOUT, EXIT_KILLED = 124, 137
+
+
+class SandboxUnavailable(ToolsmithError):
+    """A required isolation layer is missing and degraded runs were not allowed."""
+
+
+class SandboxError(ToolsmithError):
+    """The run cannot be set up as asked (bad path, unknown command, ...)."""
+
+
+@dataclass
+class Usage:
+    wall_seconds: float
+    cpu_seconds: float
+    max_rss_kb: int
+
+
+@dataclass
+class ExecResult:
+    exit_code: int
+    stdout: bytes
+    stderr: bytes
+    timed_out: bool
+    killed: bool  # ended by a resource limit (memory, CPU time, file size) or SIGKILL
+    usage: Usage
+
+
+def execute(
+    argv: list[str],
+    policy: Policy,
+    *,
+    overlays: list[Overlay] = (),
+    capture: bool = True,
+    stdin: bytes | None = None,
+) -> ExecResult:
+    """Run ``argv`` inside the sandbox described by ``policy``.
+
+    capture=False passes the child's stdout and stderr (and stdin, when ``stdin`` is
+    None) straight through to ours; the result's streams are then b"".
+    """
+    if not argv:
+        raise SandboxError("no command given: say what to run after '--'")
+    config = _child_config(list(argv), policy, list(overlays), probe=False)
+    return _run(config, policy, capture, stdin)
+
+
+def check_layers() -> list[LayerStatus]:
+    """Apply every layer in a throwaway sandbox and report what is in force and what is missing."""
+    policy = Policy(allow_degraded=True, timeout=30)
+    config = _child_config(["/bin/true"], policy, [], probe=True)
+    found = {}
+    for message in _run(config, policy, True, None, status=True):
+        found.update(message.get("layers", {}))
+    return layers.statuses(found)
+
+
+@functools.cache
+def overlay_mode() -> str:
+    """"overlay" when overlayfs works inside the sandbox here, else "copy" (detected once)."""
+    overlay = next(s for s in check_layers() if s.name == "overlayfs")
+    return "overlay" if overlay.active else "copy"
+
+
+# ---------------------------------------------------------------- what the sandbox can see
+
+def _real(path: str, what: str, cwd: str | None = None) -> str:
+    full = os.path.realpath(os.path.join(cwd or os.getcwd(), os.path.expanduser(path)))
+    if not os.path.exists(full):
+        raise SandboxError(f"{what} {path!r} does not exist; create it or fix the path")
+    if full == "/":
+        raise SandboxError(f"{what} '/' would expose the whole filesystem; name the folders the command needs")
+    return full
+
+
+def _inside(path: str, roots) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def _interpreter_trees() -> list[str]:
+    """Where this Python and its venv live, so ``python3`` starts inside (e.g. under /root on CI)."""
+    trees = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    trees.add(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable))))
+    return sorted(t for t in trees if not _inside(t, SYSTEM_TREES))
+
+
+def _binds(policy: Policy, overlays: list[Overlay], mode: str) -> list[dict]:
+    binds = []
+    for tree in SYSTEM_TREES:
+        if os.path.islink(tree):
+            binds.append({"dst": tree, "symlink": os.readlink(tree)})
+        elif os.path.isdir(tree):
+            binds.append({"src": tree, "dst": tree, "write": False})
+    for name in ETC_ENTRIES:
+        entry = os.path.join("/etc", name)
+        if os.path.exists(entry):
+            binds.append({"src": os.path.realpath(entry), "dst": entry, "write": False})
+    for tree in _interpreter_trees():
+        binds.append({"src": tree, "dst": tree, "write": False})
+    writes = {_real(p, "write path") for p in policy.write_paths}
+    for path in sorted({_real(p, "read path") for p in policy.read_paths} - writes):
+        binds.append({"src": path, "dst": path, "write": False})
+    targets = {}
+    for o in overlays:
+        target = _real(o.target, "overlay target")
+        if target not in writes:
+            raise SandboxError(f"overlay target {o.target!r} is not one of the policy's write paths")
+        if any(c in target for c in ",:\\"):
+            raise SandboxError(f"cannot preview {target!r}: ',', ':' and '\\' are not allowed in its path")
+        targets[target] = o
+    for path in sorted(writes):
+        o = targets.get(path)
+        if o is None:
+            binds.append({"src": path, "dst": path, "write": True})
+        elif mode == "copy":
+            binds.append({"src": os.path.realpath(o.upper), "dst": path, "write": True, "preview": True})
+        else:  # overlay: the real tree, read-only, becomes the lower layer
+            binds.append({"src": path, "dst": path, "write": False})
+    return binds
+
+
+def _visible_roots(binds: list[dict]) -> list[str]:
+    return [b["dst"] for b in binds if "src" in b] + ["/tmp"]
+
+
+def _sandbox_path(policy: Policy, roots: list[str]) -> list[str]:
+    """PATH inside: this interpreter's bin first, then the host's PATH entries that exist inside."""
+    host = os.environ.get("PATH", "").split(":") if "PATH" in policy.env_allow else []
+    dirs = [os.path.dirname(sys.executable), *host, *DEFAULT_PATH]
+    return list(dict.fromkeys(d for d in dirs if d and os.path.isabs(d) and _inside(os.path.realpath(d), roots)))
+
+
+def _resolve_command(name: str, path: list[str], roots: list[str]) -> tuple[str, dict | None]:
+    """The command's absolute path inside the sandbox, plus a bind when it lives outside every tree."""
+    found = os.path.abspath(name) if "/" in name else shutil.which(name, path=":".join(path))
+    if not found or not os.path.isfile(found):
+        raise SandboxError(f"command not found: {name!r} (searched {':'.join(path)})")
+    real = os.path.realpath(found)
+    if _inside(real, roots) and _inside(os.path.realpath(os.path.dirname(found)), roots):
+        return found, None
+    return real, {"src": real, "dst": real, "write": False}
+
+
+def _environment(policy: Policy, path: list[str]) -> dict:
+    env = {name: os.environ[name] for name in policy.env_allow if name in os.environ}
+    env.update(PATH=":".join(path), HOME="/tmp", TMPDIR="/tmp", PYTHONNOUSERSITE="1", PYTHONDONTWRITEBYTECODE="1")
+    env.setdefault("LANG", "C.UTF-8")
+    return env
+
+
+def _give_to_sandbox_uid(overlays: list[Overlay]) -> None:
+    """Started as root: the dropped uid must be able to write the preview's upper and work dirs."""
+    for o in overlays:
+        for top in (o.upper, o.work):
+            os.chown(top, SANDBOX_UID, SANDBOX_UID)
+            for folder, dirs, files in os.walk(top):
+                for name in dirs + files:
+                    os.chown(os.path.join(folder, name), SANDBOX_UID, SANDBOX_UID, follow_symlinks=False)
+
+
+def _child_config(argv: list[str], policy: Policy, overlays: list[Overlay], probe: bool) -> dict:
+    simulated = [s.strip() for s in os.environ.get(SIMULATE_ENV, "").split(",") if s.strip()]
+    mode = overlay_mode() if overlays else "overlay"
+    binds = _binds(policy, overlays, mode)
+    roots = _visible_roots(binds)
+    path = _sandbox_path(policy, roots)
+    command, extra = _resolve_command(argv[0], path, roots)
+    if extra:
+        binds.append(extra)
+    cwd = _real(policy.cwd, "working directory") if policy.cwd else os.getcwd()
+    if not _inside(cwd, roots):
+        if policy.cwd:
+            raise SandboxError(f"working directory {policy.cwd!r} is not among the read or write paths")
+        cwd = "/tmp"
+    root = os.geteuid() == 0
+    if root and overlays:
+        _give_to_sandbox_uid(overlays)
+    return {
+        "argv": [command, *argv[1:]],
+        "env": _environment(policy, path),
+        "cwd": cwd,
+        "binds": binds,
+        "overlays": [{"target": _real(o.target, "overlay target"), "upper": os.path.realpath(o.upper),
+                      "work": os.path.realpath(o.work)} for o in overlays] if mode == "overlay" else [],
+        "drop_to": SANDBOX_UID if root else None,
+        "network": policy.network,
+        "memory_mb": policy.memory_mb,
+        "max_file_mb": policy.max_file_mb,
+        "max_processes": policy.max_processes,
+        "cpu_seconds": policy.cpu_seconds,
+        "tmp_mb": policy.tmp_mb,
+        "tmp_inodes": policy.tmp_inodes,
+        "allow_degraded": policy.allow_degraded,
+        "simulate_missing": simulated,
+        "probe": probe,
+        "launcher_pid": os.getpid(),
+    }
+
+
+# ---------------------------------------------------------------- running and collecting
+
+def _run(config: dict, policy: Policy, capture: bool, stdin: bytes | None, status: bool = False):
+    status_r, status_w = os.pipe()
+    config["status_fd"] = status_w
+    stream = subprocess.PIPE if capture else None
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-B", str(CHILD), json.dumps(config)],
+            stdin=subprocess.PIPE if stdin is not None else (subprocess.DEVNULL if capture else None),
+            stdout=stream, stderr=stream, pass_fds=(status_w,), start_new_session=True, env={},
+        )
+    finally:
+        os.close(status_w)
+    if stdin is not None:
+        threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True).start()
+    try:
+        streams, timed_out = _collect(proc, status_r, started + policy.timeout)
+    finally:
+        _kill(proc)
+        os.close(status_r)
+    _, wait_status, rusage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(wait_status)
+    messages = _messages(streams.pop(status_r))
+    if status:
+        failure = next((m["failure"] for m in messages if "failure" in m), None)
+        if failure:
+            raise SandboxError(f"the sandbox could not start: {failure}")
+        return messages
+    for message in messages:
+        if "error" in message:
+            error = message["error"]
+            raise SandboxUnavailable(layers.refusal(error["layer"], error["reason"]))
+        if "failure" in message:
+            raise SandboxError(f"the sandbox could not start the command: {message['failure']}")
+    out = bytes(streams.get(proc.stdout.fileno(), b"")) if capture else b""
+    err = bytes(streams.get(proc.stderr.fileno(), b"")) if capture else b""
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe:
+            pipe.close()
+    usage = Usage(time.monotonic() - started, rusage.ru_utime + rusage.ru_stime, rusage.ru_maxrss)
+    code, killed = _ending(messages, wait_status)
+    if timed_out:
+        code, killed = EXIT_TIMEOUT, False
+    return ExecResult(code, out, err, timed_out, killed, usage)
+
+
+def _feed(pipe, data: bytes) -> None:
+    try:
+        pipe.write(data)
+        pipe.close()
+    except (BrokenPipeError, ValueError):
+        pass
+
+
+def _collect(proc: subprocess.Popen, status_r: int, deadline: float) -> tuple[dict, bool]:
+    """Read every stream until the run ends; kill the whole run at the deadline."""
+    streams = {status_r: bytearray()}
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe:
+            streams[pipe.fileno()] = bytearray()
+    pidfd = os.pidfd_open(proc.pid)
+    selector = selectors.DefaultSelector()
+    for fd in [*streams, pidfd]:
+        selector.register(fd, selectors.EVENT_READ)
+    open_fds, exited, timed_out, drain_until = set(streams), False, False, None
+    try:
+        while open_fds or not exited:
+            now = time.monotonic()
+            if not exited and not timed_out and now >= deadline:
+                timed_out = True
+                _kill(proc)
+            if exited and drain_until is None:
+                _kill(proc)  # anything the command left behind outside a pid namespace
+                drain_until = now + 1.0
+            if drain_until is not None and now >= drain_until:
+                break
+            wake = drain_until if drain_until else (now + 1.0 if timed_out else deadline)
+            for key, _ in selector.select(max(0.0, wake - now)):
+                if key.fd == pidfd:
+                    exited = True
+                    selector.unregister(pidfd)
+                    continue
+                data = os.read(key.fd, 1 << 16)
+                if data:
+                    streams[key.fd] += data
+                else:
+                    selector.unregister(key.fd)
+                    open_fds.discard(key.fd)
+    finally:
+        selector.close()
+        os.close(pidfd)
+    return streams, timed_out
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    """SIGKILL the launcher's process group: its PID 1 dies, and with it the whole pid namespace."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _messages(raw: bytes) -> list[dict]:
+    messages = []
+    for line in bytes(raw).splitlines():
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict):
+            messages.append(message)
+    return messages
+
+
+def _ending(messages: list[dict], wait_status: int) -> tuple[int, bool]:
+    """(exit code, killed by a limit) from PID 1's report, or from the wait status without one."""
+    sig = next((m["signal"] for m in messages if isinstance(m.get("signal"), int)), None)
+    code = next((m["exit"] for m in messages if isinstance(m.get("exit"), int)), None)
+    if sig is None and code is None:
+        if os.WIFSIGNALED(wait_status):
+            sig = os.WTERMSIG(wait_status)
+        else:
+            code = os.WEXITSTATUS(wait_status)
+    if sig is not None:
+        return (EXIT_KILLED, True) if sig in KILLED_BY_LIMIT else (128 + sig, False)
+    return code, False
