@@ -54,13 +54,13 @@ def syntax_diagnostics(parsed: ParsedSource) -> list[Diagnostic]:
     broken = problems(parsed.root)
     bash = shutil.which("bash")
     if bash is None:
-        return [_problem(parsed, broken[0], "error")] if broken else []
+        return [_problem(parsed, _first_cause(broken), "error")] if broken else []
     result = subprocess.run(
         [bash, "-n", "/dev/stdin"], input=parsed.source, capture_output=True, text=True, timeout=30,
     )
     match = _BASH_ERROR.search(result.stderr)
     if result.returncode == 0 or match is None:
-        return [_problem(parsed, broken[0], "warning")] if broken else []
+        return [_problem(parsed, _first_cause(broken), "warning")] if broken else []
     line = int(match.group(1))
     column = next((parsed.position(n.start_point)[1] for n in broken if n.start_point[0] == line - 1), None)
     return [diagnostic(parsed.source, "syntax", match.group(2), line, column or _indent(parsed.source, line))]
@@ -75,9 +75,20 @@ def _indent(source: str, line: int) -> int:
     return len(text_line) - len(text_line.lstrip()) + 1
 
 
+def _first_cause(broken: list[Node]) -> Node:
+    """The first problem, narrowed to the innermost one inside it (later ones are often knock-on)."""
+    cause = broken[0]
+    for node in broken[1:]:
+        if not (cause.start_byte <= node.start_byte and node.end_byte <= cause.end_byte):
+            break
+        cause = node
+    return cause
+
+
 def _problem(parsed: ParsedSource, node: Node, severity: str) -> Diagnostic:
     if node.is_missing:
-        message = f"missing `{node.type}`"
+        opened = parsed.position(node.parent.start_point)[0] if node.parent else 1
+        message = f"missing `{node.type}` (to close what starts on line {opened})"
     else:
         message = f"cannot parse `{text(node).splitlines()[0][:40]}`" if text(node).strip() else "cannot parse this"
     if severity == "warning":

@@ -25,8 +25,12 @@ def query(language: str, source: str) -> Query:
 
 
 def captures(language: str, query_source: str, node: Node) -> dict[str, list[Node]]:
-    """Nodes under `node` captured by the (cached) query, by capture name."""
-    return QueryCursor(query(language, query_source)).captures(node)
+    """Nodes under `node` captured by the (cached) query, by capture name, in document order.
+
+    py-tree-sitter does not promise an order (with predicates it varies run to run).
+    """
+    found = QueryCursor(query(language, query_source)).captures(node)
+    return {name: sorted(nodes, key=lambda n: (n.start_byte, -n.end_byte)) for name, nodes in found.items()}
 
 
 def text(node: Node) -> str:
