@@ -7,6 +7,10 @@ text is whatever ``ids[prefix:]`` adds to it.  When the window's text ends in U+
 the last token ended inside a multi-byte character, so nothing is emitted until a
 later token completes it.
 
+Given the prompt, its last few tokens start the window, so the first generated
+token decodes as a continuation (SentencePiece tokenizers drop a leading space only
+at the start of a decode).
+
 Text that could be the start of a stop string is held back; once a stop string
 appears, the text before it is released and everything after it is dropped.
 """
@@ -16,17 +20,28 @@ from __future__ import annotations
 from toolsmith.core.engine.tokenizer import Tokenizer
 
 _INCOMPLETE = "\ufffd"
+_PROMPT_CONTEXT = 5  # prompt tokens kept as decoding context, as vLLM does
 
 
 class IncrementalDetokenizer:
-    def __init__(self, tokenizer: Tokenizer, stop: list[str], skip_special_tokens: bool = True):
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        stop: list[str],
+        skip_special_tokens: bool = True,
+        prompt_ids: list[int] | None = None,
+    ):
+        """Without ``prompt_ids`` the output is ``decode(generated)``; with them, it is what the generated
+        tokens add to ``decode(prompt)``."""
         self.tokenizer = tokenizer
         self.stop = [s for s in stop if s]
         self.skip_special_tokens = skip_special_tokens
-        self.token_ids: list[int] = []
         self.stopped = False
+        self._ids = list(prompt_ids or [])[-_PROMPT_CONTEXT:]  # prompt context, then generated tokens
+        if self._decode(self._ids).endswith(_INCOMPLETE):
+            self._ids = []  # a prompt cut inside a character is no usable context
         self._prefix = 0  # ids[prefix:read] decode to text already taken in, the context for new tokens
-        self._read = 0
+        self._read = len(self._ids)
         self._released: list[str] = []  # pieces handed out; their concatenation is ``text``
         self._held = ""  # decoded text not yet handed out: it may begin a stop string
 
@@ -39,7 +54,7 @@ class IncrementalDetokenizer:
         """Record one generated token and return the text that is now safe to show."""
         if self.stopped:
             return ""
-        self.token_ids.append(token_id)
+        self._ids.append(token_id)
         new_text = self._decode_new(final=False)
         return self._release(new_text, final=False) if new_text is not None else ""
 
@@ -51,14 +66,13 @@ class IncrementalDetokenizer:
 
     def _decode_new(self, final: bool) -> str | None:
         """Text the tokens after ``read`` add, or None while they end inside a character."""
-        if self._read == len(self.token_ids):
+        if self._read == len(self._ids):
             return ""
-        window = self.token_ids[self._prefix :]
-        context = self._decode(self.token_ids[self._prefix : self._read])
-        text = self._decode(window)
+        context = self._decode(self._ids[self._prefix : self._read])
+        text = self._decode(self._ids[self._prefix :])
         if text.endswith(_INCOMPLETE) and not final:
             return None
-        self._prefix, self._read = self._read, len(self.token_ids)
+        self._prefix, self._read = self._read, len(self._ids)
         return text[len(context) :]
 
     def _decode(self, ids: list[int]) -> str:

@@ -3,6 +3,8 @@
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tokenizers import Tokenizer as HFTokenizer
+from tokenizers import decoders, models, pre_tokenizers, trainers
 
 from tests.engine.fixtures import write_tokenizer
 from toolsmith.core.engine.detokenizer import IncrementalDetokenizer
@@ -26,9 +28,9 @@ def tokenizer(tmp_path_factory):
     return Tokenizer.from_folder(folder)
 
 
-def stream(tokenizer, ids, stop=(), skip_special_tokens=True):
+def stream(tokenizer, ids, stop=(), skip_special_tokens=True, prompt_ids=None):
     """Push every id; return the detokenizer and the pieces it handed out (flush last)."""
-    detok = IncrementalDetokenizer(tokenizer, list(stop), skip_special_tokens)
+    detok = IncrementalDetokenizer(tokenizer, list(stop), skip_special_tokens, prompt_ids=prompt_ids)
     pieces = [detok.push(i) for i in ids]
     return detok, pieces + [detok.flush()]
 
@@ -46,6 +48,28 @@ def test_pieces_add_up_to_the_full_decode_for_any_token_sequence(tokenizer, ids,
             if char == "\ufffd":
                 assert full[position + offset] == "\ufffd"
         position += len(piece)
+
+
+@PROPERTY
+@given(prompt=st.text(max_size=30), ids=st.lists(st.integers(0, VOCAB - 1), max_size=30))
+def test_with_a_prompt_the_pieces_are_what_the_tokens_add_to_its_text(tokenizer, prompt, ids):
+    prompt_ids = tokenizer.encode(prompt, add_special_tokens=False)
+    detok, pieces = stream(tokenizer, ids, prompt_ids=prompt_ids)
+    assert "".join(pieces) == tokenizer.decode(prompt_ids + ids)[len(prompt) :]
+
+
+def test_a_prompt_gives_sentencepiece_tokens_their_leading_space():
+    """SentencePiece-style decoders drop the space of the first token decoded; the prompt keeps it."""
+    hf = HFTokenizer(models.BPE(unk_token="<unk>"))
+    hf.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first")
+    hf.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="first")
+    trainer = trainers.BpeTrainer(vocab_size=120, special_tokens=["<unk>"], show_progress=False)
+    hf.train_from_iterator(["hello world, the world says hello"] * 10, trainer)
+    tokenizer = Tokenizer(hf, eos_token_ids=set())
+    prompt, generated = tokenizer.encode("hello"), tokenizer.encode("hello world")[-1:]
+    assert tokenizer.decode(generated) == "world"
+    assert "".join(stream(tokenizer, generated, prompt_ids=prompt)[1]) == " world"
+    assert "".join(stream(tokenizer, generated)[1]) == "world"
 
 
 @PROPERTY
