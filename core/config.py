@@ -51,8 +51,18 @@ class SandboxConfig(_Section):
     memory_mb: Annotated[int, msgspec.Meta(gt=0)] = 2048
 
 
+class ForgeConfig(_Section):
+    """How the forge drives the model, and when a recipe is good enough without one."""
+
+    max_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3
+    max_tokens: Annotated[int, msgspec.Meta(ge=64)] = 2048
+    temperature: Annotated[float, msgspec.Meta(ge=0, le=2)] = 0.2
+    recipe_threshold: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.35
+
+
 class Config(_Section):
     engine: EngineConfig = msgspec.field(default_factory=EngineConfig)
+    forge: ForgeConfig = msgspec.field(default_factory=ForgeConfig)
     checks: ChecksConfig = msgspec.field(default_factory=ChecksConfig)
     sandbox: SandboxConfig = msgspec.field(default_factory=SandboxConfig)
 

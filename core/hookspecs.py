@@ -82,3 +82,17 @@ def toolsmith_check_source(source, manifest, language):
         ``None`` when there is nothing to report). Results of all plugins are
         concatenated.
     """
+
+
+@hookspec
+def toolsmith_forge_context(description, task):
+    """Add text to the instructions the forge gives the model.
+
+    Called once per ``toolsmith new`` or ``toolsmith edit`` that uses a model, while
+    the prompt is built.
+
+    :param description: what the user asked for (the tool, or the change).
+    :param task: ``"new"`` or ``"edit"``.
+    :return: a string appended to the system prompt, or ``None`` to add nothing.
+        Results of all plugins are appended in order.
+    """

@@ -173,8 +173,8 @@ def test_cli_list_show_history_diff_restore_rm(run_cli, tmp_path):
     lib.save(make(description="louder"), SOURCE.replace("hello", "HELLO"))
     diff = run_cli("diff", "greet")
     assert diff.returncode == 0
-    assert '-        print(f"hello {args.name}")' in diff.stdout
-    assert '+        print(f"HELLO {args.name}")' in diff.stdout
+    assert '-    print(f"hello {args.name}")' in diff.stdout
+    assert '+    print(f"HELLO {args.name}")' in diff.stdout
 
     history = json.loads(run_cli("history", "greet", "--json").stdout)
     assert [v["number"] for v in history] == [1, 2]

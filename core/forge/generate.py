@@ -1,0 +1,31 @@
+"""Drive an `Engine` (async) from the forge's synchronous pipeline."""
+
+import asyncio
+from collections.abc import Iterator
+
+from ..config import ForgeConfig
+
+
+def stream_deltas(engine, messages: list[dict], settings: ForgeConfig) -> Iterator[str]:
+    """Render the chat, generate, and yield text as it arrives.
+
+    Closing the iterator early (Ctrl-C, an error) closes the engine's stream, which
+    aborts the request and frees its KV blocks.
+    """
+    from ..engine.sampling import SamplingParams
+
+    prompt = engine.tokenizer.apply_chat_template(messages, add_generation_prompt=True)
+    params = SamplingParams(temperature=settings.temperature, max_tokens=settings.max_tokens, seed=0)
+    loop = asyncio.new_event_loop()
+    stream = engine.generate(prompt, params)
+    try:
+        while True:
+            try:
+                output = loop.run_until_complete(stream.__anext__())
+            except StopAsyncIteration:
+                return
+            if output.outputs[0].delta_text:
+                yield output.outputs[0].delta_text
+    finally:
+        loop.run_until_complete(stream.aclose())
+        loop.close()

@@ -1,0 +1,193 @@
+"""The forge's two jobs, `new` and `edit`, as generators of events.
+
+Nothing is saved until a tool has passed the checks and its smoke run, so an
+interrupted forge (Ctrl-C, a crash, a failed repair) leaves the library untouched.
+"""
+
+import difflib
+import re
+from collections.abc import Callable, Iterator
+
+import msgspec
+
+from ..checks import check_source
+from ..config import Config
+from ..errors import ToolsmithError
+from ..library import Library
+from ..manifest import check_name, encode, now
+from ..recipes import recipes
+from ..retrieval import best, search
+from . import prompt
+from .events import (
+    Attempt,
+    Checked,
+    Diff,
+    Error,
+    Event,
+    RecipeMatch,
+    RecipesFound,
+    Saved,
+    SmokeRun,
+    Started,
+    Token,
+    UsingRecipe,
+)
+from .extract import Extracted, extract
+from .generate import stream_deltas
+from .recipe_fill import fill_parameters
+from .smoke import smoke_run
+
+MAX_DESCRIPTION = 4000
+EXAMPLES = 2
+
+
+class ForgeError(ToolsmithError):
+    pass
+
+
+def check_description(text: str) -> str:
+    text = " ".join(text.split())
+    if not text:
+        raise ForgeError('the description is empty; say what the tool should do, e.g. toolsmith new "rename photos by date"')
+    if len(text) > MAX_DESCRIPTION:
+        raise ForgeError(f"the description is {len(text):,} characters; keep it under {MAX_DESCRIPTION:,} (a few sentences)")
+    return text
+
+
+def slug(text: str) -> str:
+    words = re.findall(r"[a-z0-9]+", text.lower())[:6]
+    return "-".join(words)[:64].strip("-") or "tool"
+
+
+def forge_new(
+    description: str,
+    config: Config,
+    *,
+    engine=None,
+    name: str | None = None,
+    choose_name: Callable[[str], str | None] | None = None,
+    library: Library | None = None,
+) -> Iterator[Event]:
+    """Make and save a tool: with the model when there is one, else the best recipe."""
+    library = library or Library()
+    description = check_description(description)
+    if name is not None:
+        check_name(name)
+    yield Started(task="new", description=description)
+    matches = search(description, limit=3)
+    yield RecipesFound(matches=[RecipeMatch(m.recipe_name, round(m.score, 3)) for m in matches])
+    if engine is None:
+        yield from _from_recipe(description, config, name, choose_name, library)
+        return
+    catalog = recipes()
+    examples = [catalog[m.recipe_name] for m in matches[:EXAMPLES]]
+    messages = prompt.new_messages(description, examples)
+    for event in _generate_until_valid(engine, messages, config, slug(description), description):
+        if isinstance(event, Extracted):
+            target = _free_name(name or event.manifest.name, name is not None, choose_name, library)
+            if target is None:
+                yield Error(message=f"a tool named {event.manifest.name!r} already exists; pass --name to save this one under another name")
+                return
+            manifest = _renamed(event.manifest, target)
+            version = library.save(manifest, event.source, new=True)
+            yield Saved(name=target, version=version, origin="model", path=str(library.load(target).path))
+            return
+        yield event
+
+
+def forge_edit(tool_name: str, change: str, config: Config, *, engine=None, library: Library | None = None) -> Iterator[Event]:
+    """Regenerate a tool with the change applied; saved as a new version with a diff."""
+    library = library or Library()
+    change = check_description(change)
+    current = library.load(tool_name)
+    if engine is None:
+        raise ForgeError("editing a tool needs a model: add one with `toolsmith models add PATH` (or configure a remote server)")
+    yield Started(task="edit", description=change)
+    catalog = recipes()
+    examples = [catalog[m.recipe_name] for m in search(change, limit=1)]
+    messages = prompt.edit_messages(change, encode(current.manifest).decode(), current.source, examples)
+    for event in _generate_until_valid(engine, messages, config, current.manifest.name, current.manifest.description):
+        if isinstance(event, Extracted):
+            manifest = msgspec.structs.replace(
+                event.manifest, name=current.manifest.name, created=current.manifest.created, origin="model"
+            )
+            yield Diff(name=tool_name, text=_diff(current.source, event.source, tool_name))
+            version = library.save(manifest, event.source)
+            yield Saved(name=tool_name, version=version, origin="model", path=str(current.path))
+            return
+        yield event
+
+
+def _generate_until_valid(engine, messages, config: Config, default_name: str, description: str):
+    """Generate, check and smoke-run, feeding problems back, up to `max_attempts` times.
+
+    Yields events, and finally the `Extracted` tool that passed (or an `Error`).
+    """
+    attempts = config.forge.max_attempts
+    for number in range(1, attempts + 1):
+        yield Attempt(number=number, of=attempts)
+        reply = []
+        for delta in stream_deltas(engine, messages, config.forge):
+            reply.append(delta)
+            yield Token(text=delta)
+        reply_text = "".join(reply)
+        messages = [*messages, {"role": "assistant", "content": reply_text}]
+        found = extract(reply_text, default_name=default_name, default_description=description)
+        if isinstance(found, list):
+            yield Checked(attempt=number, diagnostics=found)
+            messages.append(prompt.repair_message(found))
+            continue
+        diagnostics = check_source(found.source, found.manifest, found.manifest.language, config.checks)
+        yield Checked(attempt=number, diagnostics=diagnostics)
+        errors = [d for d in diagnostics if d.severity == "error"]
+        if errors:
+            messages.append(prompt.repair_message(errors))
+            continue
+        smoke = smoke_run(found.manifest, found.source, config.sandbox)
+        yield smoke
+        if not smoke.ok:
+            messages.append(prompt.repair_message([], smoke.output))
+            continue
+        yield found
+        return
+    yield Error(message=f"the model did not produce a working tool in {attempts} attempts; nothing was saved (try rephrasing, or a larger model)")
+
+
+def _from_recipe(description, config: Config, name, choose_name, library: Library):
+    match = best(description, config.forge.recipe_threshold)
+    if match is None:
+        yield Error(
+            message="no model installed and no built-in recipe fits this description; "
+            "add a model with `toolsmith models add PATH` (or see `toolsmith recipes list`)"
+        )
+        return
+    recipe = recipes()[match.recipe_name]
+    yield UsingRecipe(name=recipe.name, score=round(match.score, 2), reason="no model installed")
+    target = _free_name(name or recipe.name, name is not None, choose_name, library)
+    if target is None:
+        yield Error(message=f"a tool named {recipe.name!r} already exists; pass --name to save another copy")
+        return
+    stamp = now()
+    manifest = msgspec.structs.replace(
+        recipe.manifest, name=target, parameters=fill_parameters(recipe.manifest.parameters, description), created=stamp, updated=stamp
+    )
+    version = library.save(manifest, recipe.source, new=True)
+    yield Saved(name=target, version=version, origin="recipe", path=str(library.load(target).path))
+
+
+def _free_name(wanted: str, explicit: bool, choose_name, library: Library) -> str | None:
+    """`wanted` if free; otherwise ask (when we can) or give up."""
+    if not library.exists(wanted):
+        return wanted
+    if explicit or choose_name is None:
+        return None
+    other = choose_name(wanted)
+    return check_name(other) if other and not library.exists(other) else None
+
+
+def _renamed(manifest, name: str):
+    return manifest if manifest.name == name else msgspec.structs.replace(manifest, name=name)
+
+
+def _diff(old: str, new: str, name: str) -> str:
+    return "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"{name} (current)", f"{name} (edited)"))
