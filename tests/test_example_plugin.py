@@ -45,7 +45,7 @@ def test_its_check_runs(installed, tmp_path):
     tool.write_text('def main():\n    pass  # TODO: write it\n\n\nif __name__ == "__main__":\n    main()\n')
     result = run(installed, "check", str(tool), "--json")
     found = [d for d in json.loads(result.stdout)["diagnostics"] if d["rule"] == "hello/todo"]
-    assert [(d["line"], d["column"], d["severity"]) for d in found] == [(2, 15, "warning")]
+    assert [(d["line"], d["column"], d["severity"]) for d in found] == [(2, 13, "warning")]
 
 
 def test_allowlist_can_exclude_it(installed):
