@@ -44,8 +44,8 @@ _HINTS = {
     "os.popen": "; use subprocess.run([...], capture_output=True, text=True)",
 }
 
-IMPORTS_QUERY = "(import_statement) @import (import_from_statement) @from"
-CALLS_QUERY = "(call) @call"
+# One query, so the tree is walked once for every import and call.
+POLICY_QUERY = "(import_statement) @import (import_from_statement) @from (call) @call"
 MAIN_CALL_QUERY = '(call function: (identifier) @name (#eq? @name "main"))'
 
 
@@ -62,10 +62,11 @@ def check(source: str, manifest: Manifest | None, settings: ChecksConfig) -> lis
     if any(d.severity == "error" for d in found):
         return found  # a broken tree gives misleading structure findings; fix syntax first
     parsed = ParsedSource(source, "python")
-    imports, aliases = _imports(parsed)
+    caught = parsed.captures(POLICY_QUERY)
+    imports, aliases = _imports(parsed, caught)
     found += _structure(parsed)
     found += _import_policy(parsed, imports, manifest, settings)
-    found += _call_policy(parsed, aliases, manifest, settings)
+    found += _call_policy(parsed, caught.get("call", []), aliases, manifest, settings)
     return found
 
 
@@ -100,10 +101,9 @@ def _position_of(source: str, index: int) -> tuple[int, int]:
     return line, index - (source.rfind("\n", 0, index) + 1) + 1
 
 
-def _imports(parsed: ParsedSource) -> tuple[list[Import], dict[str, str]]:
+def _imports(parsed: ParsedSource, caught: dict[str, list[Node]]) -> tuple[list[Import], dict[str, str]]:
     """Every import, and the names they bind mapped to what they refer to."""
     imports, aliases = [], {}
-    caught = parsed.captures(IMPORTS_QUERY)
     for node in caught.get("import", []):
         for name in node.children_by_field_name("name"):
             if name.type == "aliased_import":
@@ -194,7 +194,7 @@ def literal(node: Node):
 
 
 def _import_policy(parsed, imports, manifest, settings) -> list[Diagnostic]:
-    allowed = {_normal(name) for name in (*sys.stdlib_module_names, *settings.allowed_imports)}
+    allowed = _STDLIB | {_normal(name) for name in settings.allowed_imports}
     if manifest is not None:
         allowed |= {_normal(name) for name in manifest.requires}
     network = manifest is not None and manifest.network
@@ -221,15 +221,18 @@ def _normal(name: str) -> str:
     return name.lower().replace("-", "_")
 
 
+_STDLIB = frozenset(_normal(name) for name in sys.stdlib_module_names)
+
+
 def _is_network(module: str) -> bool:
     return any(module == net or module.startswith(net + ".") for net in NETWORK_MODULES)
 
 
-def _call_policy(parsed, aliases, manifest, settings) -> list[Diagnostic]:
+def _call_policy(parsed, calls, aliases, manifest, settings) -> list[Diagnostic]:
     forbidden = set(settings.forbidden_calls)
     network = manifest is not None and manifest.network
     found = []
-    for call in parsed.captures(CALLS_QUERY).get("call", []):
+    for call in calls:
         function, arguments = call.child_by_field_name("function"), call.child_by_field_name("arguments")
         name = qualified_name(function, aliases)
         if name is None:

@@ -48,7 +48,7 @@ class ParsedSource:
         self._lines = None if source.isascii() else self._data.split(b"\n")
 
     def captures(self, query_source: str, node: Node | None = None) -> dict[str, list[Node]]:
-        return captures(self.language, query_source, node or self.root)
+        return captures(self.language, query_source, node if node is not None else self.root)
 
     def position(self, point) -> tuple[int, int]:
         """1-based (line, character column) of a tree-sitter (row, byte column) point."""

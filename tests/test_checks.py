@@ -320,3 +320,18 @@ def test_cli_bad_input_is_one_line_error(tmp_path):
     broken.write_text("def main(:\n")
     result = subprocess.run([toolsmith, "check", broken], capture_output=True, text=True, env=env)
     assert (result.returncode, result.stdout) == (1, f"{broken}:1:10: syntax: invalid syntax\n")
+
+
+def test_cli_on_a_terminal_shows_the_source_line_and_a_summary(tmp_path, monkeypatch):
+    monkeypatch.setattr("toolsmith.core.cli.check.is_terminal", lambda: True)
+    path = tmp_path / "tool.py"
+    path.write_text("def main():\n    eval('1')" + GUARD)
+    result = run_check(path)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"{path}:2:5: error[forbidden-call]: call to eval() is not allowed in a tool; "
+        "parse data with json or ast.literal_eval instead",
+        "   2 |     eval('1')",
+        "           ^^^^",
+        "1 error(s), 0 warning(s)",
+    ]

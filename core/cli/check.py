@@ -30,11 +30,14 @@ def register(cli: click.Group) -> None:
 def check(path: Path, manifest_path: Path | None, as_json: bool) -> None:
     """Check a tool's source (a file, or a tool folder with tool.toml).
 
-    Exits 1 when there are errors; warnings alone exit 0.
+    Prints `path:line:col: rule: message` per finding (warnings end with
+    "(warning)"); on a terminal, with the source line and a caret. Exits 1 when
+    there are errors; warnings alone exit 0.
     """
-    source_path, manifest_path = _locate(path, manifest_path)
+    manifest_path = _manifest_path(path, manifest_path)
     manifest = _read_manifest(manifest_path) if manifest_path else None
-    language = get_language(manifest.language) if manifest else language_for_file(source_path)
+    language = get_language(manifest.language) if manifest else language_for_file(path)
+    source_path = path / language.source_file if path.is_dir() else path
     settings = config.load().checks
     source = read_source(source_path, settings.max_source_bytes)
     found = check_source(source, manifest, language.name, settings)
@@ -57,16 +60,16 @@ def check(path: Path, manifest_path: Path | None, as_json: bool) -> None:
         sys.exit(1)  # not ctx.exit(1): main() runs click with standalone_mode=False, which drops its code
 
 
-def _locate(path: Path, manifest_path: Path | None) -> tuple[Path, Path | None]:
-    """The source file and manifest for PATH: a tool folder, or a source file."""
+def _manifest_path(path: Path, given: Path | None) -> Path | None:
+    """The manifest given, else tool.toml in the tool folder or beside the source file."""
+    if given is not None:
+        return given
+    candidate = path / MANIFEST_FILE if path.is_dir() else path.parent / MANIFEST_FILE
+    if candidate.is_file():
+        return candidate
     if path.is_dir():
-        manifest_path = manifest_path or path / MANIFEST_FILE
-        if not manifest_path.is_file():
-            raise ManifestError(f"{path}: a tool folder needs {MANIFEST_FILE}; or give the source file itself")
-        language = get_language(_read_manifest(manifest_path).language)
-        return path / language.source_file, manifest_path
-    beside = path.parent / MANIFEST_FILE
-    return path, manifest_path or (beside if beside.is_file() else None)
+        raise ManifestError(f"{path}: a tool folder needs {MANIFEST_FILE}; or give the source file itself")
+    return None
 
 
 def _read_manifest(path: Path) -> manifest_module.Manifest:
