@@ -61,7 +61,7 @@ def syntax_diagnostics(parsed: ParsedSource) -> list[Diagnostic]:
     match = _BASH_ERROR.search(result.stderr)
     if result.returncode == 0 or match is None:
         return [_problem(parsed, _first_cause(broken), "warning")] if broken else []
-    line = int(match.group(1))
+    line = min(int(match.group(1)), max(len(parsed.source.splitlines()), 1))  # bash counts past the end
     column = next((parsed.position(n.start_point)[1] for n in broken if n.start_point[0] == line - 1), None)
     return [diagnostic(parsed.source, "syntax", match.group(2), line, column or _indent(parsed.source, line))]
 

@@ -4,6 +4,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from toolsmith.core import bash_checks
 from toolsmith.core.checks import check_source
@@ -110,6 +111,26 @@ def test_valid_bash_tools_have_no_findings(name, fields):
 def test_network_commands_need_network_in_the_manifest():
     source = (CORPUS / "bash" / "fetch_page.sh").read_text()
     assert findings(source, manifest()) == [("network-command", 10, 3, "error")]
+
+
+FRAGMENTS = {
+    "python": ["def main(", "):", "\n", "    ", "import os", "from . import x", "eval(", "'é'", "(", ")", "[",
+               "if __name__ == '__main__':", "main()", "subprocess.run(x, shell=True)", "getattr(os, n)", "#", "\t"],
+    "bash": ["main() {", "}", "\n", "  ", 'main "$@"', "set -euo pipefail", "eval", "curl x", "$((", "))", '"',
+             "'", "if true; then", "fi", "for x in a; do", "done", "source $f", "é", "\\"],
+}
+
+
+@pytest.mark.parametrize("language", ["python", "bash"])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_checks_never_crash_and_point_inside_the_source(language, data):
+    pieces = st.lists(st.sampled_from(FRAGMENTS[language]), max_size=25).map("".join)
+    source = data.draw(st.one_of(pieces, st.text(max_size=80)))
+    lines = source.splitlines() or [""]
+    for d in check_source(source, None, language, ChecksConfig()):
+        assert d.severity in ("error", "warning")
+        assert 1 <= d.line <= len(lines) + 1 and d.column >= 1, d
 
 
 # --- parameter inference -------------------------------------------------------------
