@@ -57,7 +57,9 @@ class ForgeConfig(_Section):
     max_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = 3
     max_tokens: Annotated[int, msgspec.Meta(ge=64)] = 2048
     temperature: Annotated[float, msgspec.Meta(ge=0, le=2)] = 0.2
-    recipe_threshold: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.35
+    # Lowest match score at which a recipe answers a request without a model;
+    # unset: the threshold calibrated on the held-out paraphrases (core/retrieval.py).
+    recipe_threshold: Annotated[float, msgspec.Meta(ge=0, le=1)] | None = None
 
 
 class Config(_Section):

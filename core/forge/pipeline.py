@@ -16,7 +16,7 @@ from ..errors import ToolsmithError
 from ..library import Library
 from ..manifest import check_name, encode, now
 from ..recipes import recipes
-from ..retrieval import best, search
+from ..retrieval import THRESHOLD, best, search
 from . import prompt
 from .events import (
     Attempt,
@@ -146,7 +146,7 @@ def _generate_until_valid(engine, messages, config: Config, default_name: str, d
         smoke = smoke_run(found.manifest, found.source, config.sandbox)
         yield smoke
         if not smoke.ok:
-            messages.append(prompt.repair_message([], smoke.output))
+            messages.append(prompt.repair_message([], smoke))
             continue
         yield found
         return
@@ -154,7 +154,8 @@ def _generate_until_valid(engine, messages, config: Config, default_name: str, d
 
 
 def _from_recipe(description, config: Config, name, choose_name, library: Library):
-    match = best(description, config.forge.recipe_threshold)
+    threshold = config.forge.recipe_threshold if config.forge.recipe_threshold is not None else THRESHOLD
+    match = best(description, threshold)
     if match is None:
         yield Error(
             message="no model installed and no built-in recipe fits this description; "

@@ -4,6 +4,7 @@ from ..diagnostics import Diagnostic
 from ..manifest import encode
 from ..plugins import load_plugins, pm
 from ..recipes import Recipe
+from .events import SmokeRun
 from .extract import Proposal
 
 CONVENTIONS = """\
@@ -69,11 +70,11 @@ def edit_messages(change: str, manifest_text: str, source: str, examples: list[R
     ]
 
 
-def repair_message(diagnostics: list[Diagnostic], smoke_output: str = "") -> dict:
+def repair_message(diagnostics: list[Diagnostic], smoke: SmokeRun | None = None) -> dict:
     """Tell the model what failed, with snippets, and ask for the whole tool again."""
     lines = [d.render() for d in diagnostics]
-    if smoke_output:
-        lines.append(f"Running `--help` failed:\n{smoke_output}")
+    if smoke is not None:
+        lines.append(f"Running `--help` failed (exit code {smoke.exit_code}); it must print usage and exit 0. Output:\n{smoke.output or '(none)'}")
     return {
         "role": "user",
         "content": "The tool failed these checks:\n\n" + "\n\n".join(lines) + "\n\nFix every problem and reply with the corrected ```toml and ```python blocks.",

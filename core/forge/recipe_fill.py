@@ -12,7 +12,8 @@ import msgspec
 from ..manifest import Parameter
 
 NUMBER = re.compile(r"(?<![\w.])(\d{1,9})(?![\w.])")
-EXTENSION = re.compile(r"(?<![\w/])\.([a-z0-9]{2,5})\b|\b(?:to|into|as)\s+([a-z0-9]{2,5})\b", re.IGNORECASE)
+FORMATS = "jpg|jpeg|png|gif|webp|bmp|tiff?|heic|pdf|csv|json|txt|md|html|xml|zip|tar|gz|mp3|wav|flac|mp4|mov"
+EXTENSION = re.compile(rf"(?<![\w/])\.({FORMATS})\b|\b(?:to|into|as)\s+({FORMATS})\b", re.IGNORECASE)
 QUOTED = re.compile(r"[\"“']([^\"”']{1,200})[\"”']")
 FORMAT_WORDS = ("format", "ext", "extension", "suffix", "type")
 
