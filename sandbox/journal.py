@@ -26,6 +26,7 @@ import fcntl
 import json
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -162,18 +163,30 @@ def _unsafe_parents(c: Change) -> list[str]:
 
 def _drifted(expected: dict[str, list | None]) -> Iterator[tuple[str, str]]:
     for path, stamp in expected.items():
-        now = stamp_of(path)
+        now = _final_stamp(path)
         if stamp is None and now is not None:
             yield path, "created since the apply"
         elif stamp is not None and now is None:
             yield path, "deleted since the apply"
-        elif stamp is not None and now != Stamp(*stamp):
-            yield path, "modified since the apply"
+        elif now != stamp:
+            yield path, "replaced since the apply" if "dir" in (now[0], stamp[0]) else "modified since the apply"
+        elif stamp is not None and stamp[0] == "dir" and _unexpected_children(path, expected):
+            yield path, "holds new files since the apply"
+
+
+def _final_stamp(path: str) -> list | None:
+    """A file's stamp; for a folder only its inode, since its mtime follows its
+    entries (checked one by one) and moves whenever an undo is rolled back."""
+    try:
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return ["dir", st.st_ino] if stat.S_ISDIR(st.st_mode) else [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
 def _problems_message(what: str, problems: list[str]) -> str:
     shown = ", ".join(problems[:5]) + (f" and {len(problems) - 5} more" if len(problems) > 5 else "")
-    return f"{len(problems)} file(s) {what}: {shown}."
+    return f"{shown} {what}."
 
 
 # ---------------------------------------------------------------- building steps
@@ -330,26 +343,51 @@ def _copy_fd(src: int, dst: int) -> None:
 
 
 def _roll_back(journal: Path) -> None:
-    """Reverse, newest first, every step whose effect is on disk; idempotent."""
-    steps = [e for e in _read(journal) if "step" in e]
-    for step in reversed(steps):
-        op = step["op"]
-        if op == "stage":
-            if os.path.lexists(step["dst"]):
-                os.unlink(step["dst"])
-        elif op == "rename":
-            if os.path.lexists(step["dst"]) and not os.path.lexists(step["src"]):
-                rename_noreplace(step["dst"], step["src"])
-        elif op == "mkdir":
-            if os.path.isdir(step["path"]) and not os.path.islink(step["path"]):
-                os.rmdir(step["path"])
-        elif op == "rmdir":
-            if not os.path.lexists(step["path"]):
-                os.mkdir(step["path"], step["mode"])
-                os.chmod(step["path"], step["mode"])
+    """Reverse, newest first, every step that took effect; safe to repeat.
+
+    Steps run strictly one after another, so the steps that took effect are a
+    prefix of the list. Judged on its own, a rename's destination may already be
+    occupied by the original content (a folder replaced by a file), so only the
+    first step without a "done" record is judged from the disk, and only given
+    that every step before it is done.
+    """
+    entries = _read(journal)
+    steps = [e for e in entries if "step" in e]
+    done = {e["done"] for e in entries if "done" in e}
+    taken = 0
+    while taken < len(steps) and (steps[taken]["step"] in done or _took_effect(steps[taken])):
+        taken += 1
+    for step in reversed(steps[:taken]):
+        if _took_effect(step):
+            _reverse(step)
     _fsync_parents(steps)
     with open(journal, "a", encoding="utf-8") as log:
         _append(log, [{"rolled_back": True}])
+
+
+def _took_effect(step: dict) -> bool:
+    """Whether `step` is done, given that every earlier step is done and no later one is."""
+    op = step["op"]
+    if op == "stage":
+        return os.path.lexists(step["dst"])
+    if op == "rename":
+        return os.path.lexists(step["dst"]) and not os.path.lexists(step["src"])
+    if op == "mkdir":
+        return os.path.lexists(step["path"])
+    return not os.path.lexists(step["path"])  # rmdir
+
+
+def _reverse(step: dict) -> None:
+    op = step["op"]
+    if op == "stage":
+        os.unlink(step["dst"])
+    elif op == "rename":
+        rename_noreplace(step["dst"], step["src"])
+    elif op == "mkdir":
+        os.rmdir(step["path"])
+    else:
+        os.mkdir(step["path"], step["mode"])
+        os.chmod(step["path"], step["mode"])
 
 
 def _stamps(steps: list[dict], private: list[str]) -> dict[str, list | None]:
@@ -361,11 +399,7 @@ def _stamps(steps: list[dict], private: list[str]) -> dict[str, list | None]:
             paths.update((step["src"], step["dst"]))
         elif step["op"] in ("mkdir", "rmdir"):
             paths.add(step["path"])
-    out = {}
-    for path in sorted(p for p in paths if not any(p == q or p.startswith(q + os.sep) for q in private)):
-        stamp = stamp_of(path)
-        out[path] = None if stamp is None else [stamp.size, stamp.mtime_ns, stamp.ino]
-    return out
+    return {path: _final_stamp(path) for path in sorted(paths) if not any(path == q or path.startswith(q + os.sep) for q in private)}
 
 
 def _append(log, entries: list[dict]) -> None:

@@ -278,32 +278,28 @@ class _Builder:
         """Turn a deletion plus a creation of identical content into one rename.
 
         Only files whose size matches a file on the other side are hashed; a
-        changed mode means the file was not merely moved. Same-name moves are
-        paired first; empty files, all alike, pair only by name.
+        changed mode means the file was not merely moved. Within a group of equal
+        contents the pairs sharing the longest path tail win; empty files, all
+        alike, pair only when at least their names match.
         """
         created = [c for c in self.changes if c.kind == "created" and c.type == "file"]
         deleted = [c for c in self.changes if c.kind == "deleted" and c.type == "file"]
         sizes = {c.size_after for c in created} & {c.size_before for c in deleted}
-        pool: dict[tuple, list[Change]] = {}
-        for d in deleted:
-            if d.size_before in sizes:
-                d.sha256_before = sha256_file(self.sources[id(d)])
-                pool.setdefault((d.root, d.size_before, d.sha256_before, d.mode_before), []).append(d)
-        for c in created:
-            if c.size_after in sizes:
-                c.sha256_after = sha256_file(self.sources[id(c)])
-        for same_name in (True, False):
-            for c in created:
-                if c.kind != "created" or c.size_after not in sizes or (not same_name and c.size_after == 0):
+        groups: dict[tuple, tuple[list[Change], list[Change]]] = {}
+        for side, items in ((1, deleted), (0, created)):
+            for c in items:
+                size = c.size_before if side else c.size_after
+                if size not in sizes:
                     continue
-                candidates = pool.get((c.root, c.size_after, c.sha256_after, c.mode_after), [])
-                if not same_name:
-                    match = min(candidates, key=lambda d: (os.path.dirname(d.path) != os.path.dirname(c.path), d.path), default=None)
+                digest = sha256_file(self.sources[id(c)])
+                if side:
+                    c.sha256_before = digest
                 else:
-                    match = next((d for d in candidates if os.path.basename(d.path) == os.path.basename(c.path)), None)
-                if match is not None:
-                    candidates.remove(match)
-                    self._pair(c, match)
+                    c.sha256_after = digest
+                groups.setdefault((c.root, size, digest, c.mode_before if side else c.mode_after), ([], []))[side].append(c)
+        for (_, size, _, _), (news, olds) in groups.items():
+            for new, old in _best_pairs(news, olds, min_score=1 if size == 0 else 0):
+                self._pair(new, old)
         for d in deleted:
             if d.kind == "deleted" and d.sha256_before is None:
                 d.sha256_before = sha256_file(self.sources[id(d)])
@@ -332,6 +328,32 @@ class _Builder:
         text = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
         self.diff_budget -= len(text)
         return text
+
+
+def _best_pairs(news: list[Change], olds: list[Change], min_score: int) -> list[tuple[Change, Change]]:
+    """Greedy matching, best-scored pairs first (score: common trailing path parts)."""
+    if len(news) * len(olds) > 10_000:  # a huge group of identical files: match by name only
+        by_name = {}
+        for old in olds:
+            by_name.setdefault(os.path.basename(old.path), []).append(old)
+        scored = [(1, new, by_name[name].pop()) for new in news if by_name.get(name := os.path.basename(new.path))]
+    else:
+        scored = sorted(((_common_tail(n.path, o.path), n, o) for n in news for o in olds), key=lambda t: (-t[0], t[1].path, t[2].path))
+    pairs, used = [], set()
+    for score, new, old in scored:
+        if score >= min_score and id(new) not in used and id(old) not in used:
+            used.update((id(new), id(old)))
+            pairs.append((new, old))
+    return pairs
+
+
+def _common_tail(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(reversed(a.split("/")), reversed(b.split("/"))):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 # ---------------------------------------------------------------- small helpers

@@ -1,0 +1,254 @@
+"""Apply, undo and crash recovery on real files: the files end exactly as before or
+exactly as after, never in between, and nobody's edits are overwritten blindly."""
+
+import json
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+import msgspec
+import pytest
+from preview_trees import expected_after, make_tree, overlay_preview, preview, snapshot, without_mtimes
+
+from toolsmith.sandbox import journal
+from toolsmith.sandbox.plan import Plan, compute
+
+RUN_ID = "20261126-101502-ab12"
+
+class Case:
+    """A write root, its previewed plan, and the states before and after."""
+
+    def __init__(self, tmp: Path, mode: str = "overlay", script: str | None = None):
+        self.tmp, self.root = tmp, tmp / "root"
+        make_tree(self.root)
+        kwargs = {"script": script} if script else {}
+        self.before = snapshot(self.root)
+        self.after = expected_after(self.root, tmp, **kwargs)
+        self.plan = preview(mode, self.root, tmp / "layer", **kwargs)
+        self.run_dir = tmp / "runs" / RUN_ID
+        self.run_dir.mkdir(parents=True)
+
+    def now(self) -> dict:
+        return snapshot(self.root)
+
+
+@pytest.mark.parametrize("mode", ["overlay", "copy"])
+def test_apply_then_undo_round_trip(tmp_path, mode):
+    case = Case(tmp_path, mode)
+
+    journal.apply(case.plan, case.run_dir)
+    assert without_mtimes(case.now()) == case.after
+    assert not journal.pending(case.run_dir / journal.APPLY)
+
+    journal.undo(case.run_dir)
+    assert case.now() == case.before  # contents, modes, links and file mtimes
+
+
+def test_new_and_modified_files_keep_the_tools_mtime_and_the_originals_keep_their_inode(tmp_path):
+    case = Case(tmp_path)
+    photo_ino = os.stat(case.root / "photo.jpg").st_ino
+    notes_upper = Path(case.plan.layers[0].upper) / "notes.txt"
+    tool_mtime = os.stat(notes_upper).st_mtime_ns
+    journal.apply(case.plan, case.run_dir)
+    assert os.stat(case.root / "2024-photo.jpg").st_ino == photo_ino  # a rename, not a copy
+    assert os.stat(case.root / "notes.txt").st_mtime_ns == tool_mtime
+
+
+def edit_in_place_same_size_same_mtime(root: Path) -> str:
+    p = root / "notes.txt"
+    st = os.stat(p)
+    p.write_text(p.read_text().upper())
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    return "notes.txt"
+
+
+EXTERNAL_EDITS = {
+    "edit a file the plan modifies": lambda r: (r / "notes.txt").write_text("mine\n") and "notes.txt",
+    "same size and mtime, other content": edit_in_place_same_size_same_mtime,
+    "delete a file the plan deletes": lambda r: (r / "old.log").unlink() or "old.log",
+    "create a file the plan creates": lambda r: (r / "new.txt").write_text("mine\n") and "new.txt",
+    "replace a file the plan renames": lambda r: (r / "photo.jpg").write_bytes(b"other") and "photo.jpg",
+    "add a file to a folder the plan deletes": lambda r: (r / "cache" / "x" / "0.tmp").write_bytes(b"new") and "0.tmp",
+}
+
+
+@pytest.mark.parametrize("edit", EXTERNAL_EDITS, ids=list(EXTERNAL_EDITS))
+def test_apply_refuses_when_a_file_changed_after_the_preview(tmp_path, edit):
+    case = Case(tmp_path)
+    name = EXTERNAL_EDITS[edit](case.root)
+    changed = case.now()
+
+    with pytest.raises(journal.ConcurrentChangeError, match=f"{name}.*nothing was applied"):
+        journal.apply(case.plan, case.run_dir)
+    assert case.now() == changed
+    assert not (case.run_dir / journal.APPLY).exists()
+
+
+def test_apply_refuses_a_folder_swapped_for_a_symlink(tmp_path):
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "sub").mkdir(parents=True)
+    outside.mkdir()
+    plan = compute([overlay_preview(root, tmp_path / "layer", "import os,sys; open(os.path.join(sys.argv[1],'sub','new.txt'),'w').write('x')")])
+    run_dir = tmp_path / RUN_ID
+    run_dir.mkdir()
+    os.rmdir(root / "sub")
+    os.symlink(outside, root / "sub")
+    with pytest.raises(journal.ConcurrentChangeError, match="no longer a plain folder"):
+        journal.apply(plan, run_dir)
+    assert os.listdir(outside) == []
+
+
+UNDO_BLOCKERS = {
+    "edit a file the apply wrote": lambda r: (r / "new.txt").write_text("edited after apply\n") and "new.txt",
+    "recreate a file the apply deleted": lambda r: (r / "old.log").write_text("edited after apply\n") and "old.log",
+    "add a file to a folder the apply made": lambda r: (r / "fresh" / "mine.txt").write_text("edited after apply\n") and "fresh",
+}
+
+
+@pytest.mark.parametrize("blocker", UNDO_BLOCKERS, ids=list(UNDO_BLOCKERS))
+def test_undo_refuses_after_an_external_change_unless_forced(tmp_path, blocker):
+    case = Case(tmp_path)
+    journal.apply(case.plan, case.run_dir)
+    name = UNDO_BLOCKERS[blocker](case.root)
+    changed = case.now()
+
+    with pytest.raises(journal.UndoConflictError, match=f"{name}.*--force"):
+        journal.undo(case.run_dir)
+    assert case.now() == changed
+
+    journal.undo(case.run_dir, force=True)
+    assert case.now() == case.before
+    kept = [p for p in case.run_dir.rglob("*") if p.is_file() and p.read_bytes() == b"edited after apply\n"]
+    assert len(kept) == 1  # the later edit is kept in the run's trash, not lost
+
+
+def in_child(action, *args, fault: int | None = None) -> int:
+    """Run `action(*args)` in a forked process (which may crash); its pid."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            if fault is not None:
+                os.environ[journal.FAULT_ENV] = str(fault)
+            action(*args)
+            os._exit(0)
+        finally:
+            os._exit(1)
+    return pid
+
+
+def exit_code(pid: int) -> int:
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+@pytest.mark.parametrize("mode", ["overlay", "copy"])
+def test_recover_rolls_back_a_crash_after_every_step(tmp_path, mode):
+    """Fault injection: the applying process dies right after step k, for every k."""
+    case = Case(tmp_path, mode)
+    crashed_at = []
+    for k in range(0, 1000):
+        code = exit_code(in_child(journal.apply, case.plan, case.run_dir, fault=k))
+        if code == 0:
+            break
+        assert code == 70
+        assert journal.pending(case.run_dir / journal.APPLY)
+        assert journal.recover(case.run_dir) == "apply"
+        assert case.now() == case.before, f"crash after step {k}"
+        assert journal.recover(case.run_dir) is None  # nothing left to do
+        crashed_at.append(k)
+    assert without_mtimes(case.now()) == case.after
+    steps = [line for line in (case.run_dir / journal.APPLY).read_text().splitlines() if '"step"' in line]
+    assert crashed_at == list(range(len(steps) + 1))  # every step boundary, the first included
+
+
+MANY = r"""
+import os, random, sys
+root = sys.argv[1]
+for i in range(90):
+    p = os.path.join(root, "bulk", f"{i:03}.txt")
+    if i % 3 == 0: os.remove(p)
+    elif i % 3 == 1: open(p, "a").write("more\n" * 50)
+    else: os.rename(p, os.path.join(root, "bulk", f"moved-{i:03}.txt"))
+    open(os.path.join(root, "bulk", f"new-{i:03}.bin"), "wb").write(random.Random(i).randbytes(20000))
+"""
+
+
+def test_sigkill_at_random_moments_leaves_exactly_before_or_after(tmp_path):
+    (tmp_path / "root" / "bulk").mkdir(parents=True)
+    for i in range(90):
+        (tmp_path / "root" / "bulk" / f"{i:03}.txt").write_text(f"file {i}\n" * 100)
+    case = Case(tmp_path, script=MANY)
+    start = time.perf_counter()
+    journal.apply(case.plan, case.run_dir)
+    duration = time.perf_counter() - start
+    journal.undo(case.run_dir)
+    rng = random.Random(5)
+    seen = {"before": 0, "after": 0}
+    for i in range(20):
+        pid = in_child(journal.apply, case.plan, case.run_dir)
+        time.sleep(rng.uniform(0, duration * 1.2))
+        os.kill(pid, signal.SIGKILL)
+        exit_code(pid)
+        journal.recover(case.run_dir)
+        if case.now() == case.before:
+            seen["before"] += 1
+        else:
+            assert without_mtimes(case.now()) == case.after, f"kill {i}: neither before nor after"
+            seen["after"] += 1
+            journal.undo(case.run_dir)
+            assert case.now() == case.before
+    assert seen["before"] > 0  # some kills landed mid-apply and were rolled back
+
+
+def test_a_crash_during_undo_rolls_back_to_the_applied_state(tmp_path):
+    for k in (1, 5, 20):
+        case = Case(tmp_path / str(k))
+        journal.apply(case.plan, case.run_dir)
+        applied = case.now()
+        assert exit_code(in_child(journal.undo, case.run_dir, fault=k)) == 70
+        assert journal.recover(case.run_dir) == "undo"
+        assert case.now() == applied
+        journal.undo(case.run_dir)
+        assert case.now() == case.before
+
+
+def test_recover_leaves_an_apply_in_progress_alone(tmp_path):
+    case = Case(tmp_path)
+    assert exit_code(in_child(journal.apply, case.plan, case.run_dir, fault=3)) == 70
+    with journal.locked(case.run_dir):  # as if a live process were applying
+        assert journal.recover(case.run_dir) is None
+        assert journal.pending(case.run_dir / journal.APPLY)
+    assert journal.recover(case.run_dir) == "apply"
+    assert case.now() == case.before
+
+
+def test_a_torn_last_journal_line_is_ignored(tmp_path):
+    case = Case(tmp_path)
+    assert exit_code(in_child(journal.apply, case.plan, case.run_dir, fault=4)) == 70
+    with open(case.run_dir / journal.APPLY, "a") as log:
+        log.write('{"done": 4, "tor')
+    assert journal.recover(case.run_dir) == "apply"
+    assert case.now() == case.before
+
+
+def test_write_root_on_another_filesystem_keeps_its_trash_beside_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(journal, "same_filesystem", lambda a, b: False)
+    case = Case(tmp_path)
+    journal.apply(case.plan, case.run_dir)
+    area = case.root / f".toolsmith-{RUN_ID}"
+    assert any(p.name.startswith("old-") for p in area.iterdir())
+    assert {k: v for k, v in without_mtimes(case.now()).items() if not k.startswith(".toolsmith-")} == case.after
+    journal.undo(case.run_dir)
+    assert {k: v for k, v in case.now().items() if not k.startswith(".toolsmith-")} == case.before
+
+
+def test_undo_of_a_run_never_applied_is_refused(tmp_path):
+    case = Case(tmp_path)
+    with pytest.raises(journal.JournalError, match="never applied"):
+        journal.undo(case.run_dir)
+
+
+def test_plan_survives_a_json_round_trip(tmp_path):
+    case = Case(tmp_path)
+    assert msgspec.json.decode(msgspec.json.encode(case.plan), type=Plan) == case.plan
