@@ -47,10 +47,11 @@ def check(source: str, manifest: Manifest | None, settings: ChecksConfig) -> lis
     if found:
         return found  # a broken tree gives misleading structure findings; fix syntax first
     network = manifest is not None and manifest.network
-    return found + _structure(parsed) + _command_policy(parsed, network)
+    return _structure(parsed) + _command_policy(parsed, network)
 
 
 def syntax_diagnostics(parsed: ParsedSource) -> list[Diagnostic]:
+    """bash's own syntax error (column from tree-sitter), or tree-sitter's first problem."""
     broken = problems(parsed.root)
     bash = shutil.which("bash")
     if bash is None:
@@ -67,7 +68,7 @@ def syntax_diagnostics(parsed: ParsedSource) -> list[Diagnostic]:
 
 
 def _indent(source: str, line: int) -> int:
-    """The column of the line's first non-blank character (1 past the end of the file)."""
+    """The column of the line's first non-blank character (1 for a line past the end)."""
     lines = source.splitlines()
     if not 1 <= line <= len(lines):
         return 1
@@ -90,7 +91,8 @@ def _problem(parsed: ParsedSource, node: Node, severity: str) -> Diagnostic:
         opened = parsed.position(node.parent.start_point)[0] if node.parent else 1
         message = f"missing `{node.type}` (to close what starts on line {opened})"
     else:
-        message = f"cannot parse `{text(node).splitlines()[0][:40]}`" if text(node).strip() else "cannot parse this"
+        code = text(node).strip()
+        message = f"cannot parse `{code.splitlines()[0][:40]}`" if code else "cannot parse this"
     if severity == "warning":
         message += " (bash -n accepts it, but it may fail when run)"
     return diagnostic(parsed.source, "syntax", message, **parsed.span(node), severity=severity)

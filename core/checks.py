@@ -14,7 +14,7 @@ from .diagnostics import Diagnostic
 from .errors import ToolsmithError
 from .languages import get_language
 from .manifest import Manifest
-from .plugins import load_plugins, pm
+from .plugins import PluginError, load_plugins, pm
 
 
 class SourceError(ToolsmithError):
@@ -71,7 +71,13 @@ def check_source(
     found = list(get_language(language).check(source, manifest, settings))
     load_plugins()
     for extra in pm.hook.toolsmith_check_source(source=source, manifest=manifest, language=language):
-        found.extend(extra or [])
+        for item in extra or []:
+            if not isinstance(item, Diagnostic):
+                raise PluginError(
+                    f"a toolsmith_check_source plugin returned {item!r}, not a Diagnostic "
+                    "(set TOOLSMITH_TRACE_PLUGINS=1 to see which plugin)"
+                )
+            found.append(item)
     return sorted(found, key=lambda d: (d.line, d.column))
 
 

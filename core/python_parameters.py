@@ -5,6 +5,8 @@ of its long flag (`--dry-run` -> name "dry-run"), so the name maps back to the
 exact flag the script accepts; a short-only option uses its `dest=` or letter.
 """
 
+import re
+
 from tree_sitter import Node
 
 from . import parameter_guess
@@ -15,7 +17,8 @@ from .treesitter import ParsedSource, text
 ADD_ARGUMENT_QUERY = (
     '(call function: (attribute attribute: (identifier) @method (#eq? @method "add_argument"))) @call'
 )
-_PATH_TYPES = {"Path", "pathlib.Path", "os.fspath"}
+_PATH_TYPES = {"Path", "pathlib.Path"}
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")  # what a manifest accepts as a parameter name
 _MULTIPLE_NARGS = {"+", "*"}
 
 
@@ -34,8 +37,8 @@ def _parameter(arguments: Node) -> Parameter | None:
     for child in arguments.named_children:
         if child.type == "keyword_argument":
             options[text(child.child_by_field_name("name"))] = child.child_by_field_name("value")
-        elif isinstance(literal(child), str):
-            flags.append(literal(child))
+        elif isinstance(value := literal(child), str):
+            flags.append(value)
     if not flags:
         return None
     action = _value(options, "action")
@@ -56,7 +59,7 @@ def _parameter(arguments: Node) -> Parameter | None:
         help=help_text,
         access=access,
         positional=positional,
-        required=_required(positional, options, nargs, default),
+        required=_required(positional, options, nargs),
         multiple=action in ("append", "extend") or nargs in _MULTIPLE_NARGS or isinstance(nargs, int) and nargs > 1,
         default=default if isinstance(default, (str, int, bool)) else None,
     )
@@ -72,8 +75,7 @@ def _name(flags: list[str], dest, positional: bool) -> str | None:
     else:
         long = next((flag for flag in flags if flag.startswith("--")), None)
         name = long[2:] if long else dest if isinstance(dest, str) else flags[0].lstrip("-")
-    valid = name and (name[0].isalpha() or name[0] == "_") and all(c.isalnum() or c in "_-" for c in name)
-    return name if valid else None
+    return name if _NAME.fullmatch(name) else None
 
 
 def _kind(name: str, help_text: str, action, type_node: Node | None) -> tuple[str, str | None]:
@@ -91,9 +93,9 @@ def _kind(name: str, help_text: str, action, type_node: Node | None) -> tuple[st
 
 def _file_mode(type_node: Node) -> str:
     """The mode of `argparse.FileType("w")`; "r" when it is left out."""
-    arguments = type_node.child_by_field_name("arguments") if type_node.type == "call" else None
-    first = arguments.named_children[0] if arguments and arguments.named_children else None
-    mode = literal(first) if first else "r"
+    if type_node.type != "call" or not type_node.child_by_field_name("arguments").named_children:
+        return "r"
+    mode = literal(type_node.child_by_field_name("arguments").named_children[0])
     return mode if isinstance(mode, str) else "r"
 
 
@@ -106,7 +108,7 @@ def _type_name(node: Node | None) -> str | None:
     return qualified_name(node, {})
 
 
-def _required(positional: bool, options: dict[str, Node], nargs, default) -> bool:
+def _required(positional: bool, options: dict[str, Node], nargs) -> bool:
     if positional:
         return nargs not in ("?", "*") and "default" not in options
     return _value(options, "required") is True

@@ -15,7 +15,7 @@ from toolsmith.core.cli import cli
 from toolsmith.core.config import ChecksConfig
 from toolsmith.core.diagnostics import Diagnostic
 from toolsmith.core.manifest import Manifest, encode, now
-from toolsmith.core.plugins import load_plugins, pm
+from toolsmith.core.plugins import PluginError, load_plugins, pm
 
 CORPUS = Path(__file__).parent / "checks_corpus"
 GUARD = '\n\nif __name__ == "__main__":\n    main()\n'
@@ -202,6 +202,22 @@ def test_plugin_diagnostics_are_merged_in_position_order():
         ("forbidden-call", 2, 5), ("todo", 2, 18), ("todo", 3, 13),
     ]
     assert checker.seen == [(tool, "python")]
+
+
+class SloppyChecker:
+    @hookimpl
+    def toolsmith_check_source(self, source):
+        return ["line 1 looks odd"]
+
+
+def test_a_plugin_returning_something_else_is_named_as_the_problem():
+    load_plugins()
+    pm.register(SloppyChecker(), name="sloppy")
+    try:
+        with pytest.raises(PluginError, match="returned 'line 1 looks odd', not a Diagnostic"):
+            check_source("def main():\n    pass" + GUARD, None, "python", ChecksConfig())
+    finally:
+        pm.unregister(name="sloppy")
 
 
 # --- reading sources ---------------------------------------------------------------
