@@ -446,11 +446,10 @@ def run_command(cfg, namespaced):
         sys.stderr.write(f"toolsmith sandbox: working directory {cfg['cwd']}: {e.strerror}\n")
         os._exit(126)
     os.closerange(3, 1 << 16)
-    argv = cfg["argv"]
     try:
-        os.execve(argv[0], argv, cfg["env"])
+        os.execve(cfg["executable"], cfg["argv"], cfg["env"])
     except OSError as e:
-        os.write(2, f"toolsmith sandbox: {argv[0]}: {e.strerror}\n".encode())
+        os.write(2, f"toolsmith sandbox: {cfg['executable']}: {e.strerror}\n".encode())
         os._exit(126 if e.errno in (1, 13) else 127)
 
 

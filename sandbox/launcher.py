@@ -11,6 +11,7 @@ import os
 import selectors
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -187,9 +188,18 @@ def _environment(policy: Policy, path: list[str]) -> dict:
 
 
 def _give_to_sandbox_uid(overlays: list[Overlay]) -> None:
-    """Started as root: the dropped uid must be able to write the preview's upper and work dirs."""
+    """Started as root: the dropped uid must write the preview's upper and work dirs.
+
+    It must also reach them from their common parent (overlayfs wants both on one mount,
+    so the launcher binds that parent): the folders in between become searchable (o+x).
+    """
     for o in overlays:
+        parent = os.path.commonpath([os.path.realpath(o.upper), os.path.realpath(o.work)])
         for top in (o.upper, o.work):
+            folder = os.path.dirname(os.path.realpath(top))
+            while len(folder) >= len(parent):
+                os.chmod(folder, os.stat(folder).st_mode | stat.S_IXOTH)
+                folder = os.path.dirname(folder)
             os.chown(top, SANDBOX_UID, SANDBOX_UID)
             for folder, dirs, files in os.walk(top):
                 for name in dirs + files:
@@ -214,7 +224,8 @@ def _child_config(argv: list[str], policy: Policy, overlays: list[Overlay], prob
     if root and overlays:
         _give_to_sandbox_uid(overlays)
     return {
-        "argv": [command, *argv[1:]],
+        "executable": command,
+        "argv": argv,
         "env": _environment(policy, path),
         "cwd": cwd,
         "binds": binds,
