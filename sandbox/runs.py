@@ -28,7 +28,7 @@ from toolsmith.core import paths
 from toolsmith.core.errors import ToolsmithError
 
 from . import journal
-from .plan import Layer, Plan, PlanError, compute, prepare_copy
+from .plan import Layer, Plan, compute, prepare_copy
 
 if TYPE_CHECKING:
     from .policy import Overlay, Policy
@@ -92,12 +92,12 @@ def run(command: list[str], policy: Policy, preview: bool = True) -> RunResult:
     layers: list[Layer] = []
     overlays: list[Overlay] = []
     if preview:
+        policy = dataclasses.replace(policy, write_paths=_write_roots(policy.write_paths))
         layers, overlays = _prepare_layers(policy.write_paths, run_dir)
     result = execute(command, policy, overlays=overlays)
     plan = None
     if preview:
         plan = compute(layers)
-        _check_inside(plan, policy.write_paths)
     record = RunRecord(
         run_id=run_dir.name,
         command=list(command),
@@ -180,13 +180,14 @@ def list_runs(limit: int | None = None) -> list[RunSummary]:
 # ---------------------------------------------------------------- layers
 
 
-def _prepare_layers(write_paths: list[str], run_dir: Path) -> tuple[list[Layer], list[Overlay]]:
+def _prepare_layers(roots: list[str], run_dir: Path) -> tuple[list[Layer], list[Overlay]]:
     """One layer per write root: an empty overlay upper, or in copy mode a full copy."""
-    from .policy import Overlay, overlay_mode
+    from .launcher import overlay_mode
+    from .policy import Overlay
 
     mode = overlay_mode()
     layers, overlays = [], []
-    for i, target in enumerate(_write_roots(write_paths)):
+    for i, target in enumerate(roots):
         layer_dir = run_dir / "layers" / str(i)
         upper, work = layer_dir / "upper", layer_dir / "work"
         work.mkdir(parents=True)
@@ -202,24 +203,15 @@ def _prepare_layers(write_paths: list[str], run_dir: Path) -> tuple[list[Layer],
 
 
 def _write_roots(write_paths: list[str]) -> list[str]:
-    """The folders to layer: each write path that is a folder, else its parent;
-    a folder inside another one is covered by it."""
-    roots = []
+    """The folders to preview: the write paths, less those inside another one
+    (the outer layer covers them; a separate writable bind would bypass it)."""
+    roots = set()
     for p in write_paths:
         real = os.path.realpath(p)
-        roots.append(real if os.path.isdir(real) else os.path.dirname(real))
-    roots = sorted(set(roots))
-    return [r for r in roots if not any(r != o and r.startswith(o.rstrip("/") + "/") for o in roots)]
-
-
-def _check_inside(plan: Plan, write_paths: list[str]) -> None:
-    """A layer may cover more than a write path (a file's folder); the plan may not."""
-    allowed = [os.path.realpath(p) for p in write_paths]
-    for c in plan.changes:
-        for rel in filter(None, (c.path, c.old_path)):
-            full = os.path.join(c.root, rel)
-            if not any(full == a or full.startswith(a.rstrip("/") + "/") for a in allowed):
-                raise PlanError(f"the tool changed {full}, outside its write paths; the run was not kept for applying")
+        if not os.path.isdir(real):
+            raise RunError(f"cannot preview writes to {p!r}: it is not a folder; give its folder as the write path, or run without preview")
+        roots.add(real)
+    return sorted(r for r in roots if not any(r != o and r.startswith(o.rstrip("/") + "/") for o in roots))
 
 
 # ---------------------------------------------------------------- storage
