@@ -1,19 +1,24 @@
 """`toolsmith new`, `toolsmith edit`: make and change tools, showing every stage."""
 
+import os
 import sys
+from pathlib import Path
 
 import click
 
 from .. import config as config_module
 from ..forge import events as ev
 from ..forge.pipeline import forge_edit, forge_new
+from ..library import Library
 from ..models import open_engine
+from ..toolrun import invocation, parser_for, policy_for
 from .output import console, json_option
 
 
 def register(cli: click.Group) -> None:
     cli.add_command(new)
     cli.add_command(edit)
+    cli.add_command(run)
 
 
 @click.command()
@@ -89,3 +94,75 @@ def _print(event) -> None:
             out.print(f"saved {name} (version {version}, from {origin}); run it with `toolsmith run {name} ...`", markup=False)
         case ev.Error(message=message):
             click.echo(f"error: {message}", err=True)
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--yes", "-y", is_flag=True, help="Apply the previewed changes without asking.")
+@click.option("--preview", is_flag=True, help="Only show what would change; apply later with `toolsmith runs apply RUN_ID`.")
+@click.option("--allow-degraded", is_flag=True, help="Run even when a sandbox layer is missing on this machine.")
+@json_option
+@click.argument("name")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def run(name: str, args: tuple[str, ...], yes: bool, preview: bool, allow_degraded: bool, as_json: bool) -> None:
+    """Run tool NAME on ARGS in the sandbox: preview the changes, confirm, apply.
+
+    `toolsmith run NAME --help` shows the tool's own arguments.
+    """
+    from toolsmith.sandbox import runs
+
+    tool = Library().load(name)
+    if "--help" in args or "-h" in args:
+        click.echo(parser_for(tool).format_help(), nl=False)
+        return
+    settings = config_module.load().sandbox
+    inv = invocation(tool, list(args), Path.cwd())
+    if os.geteuid() == 0 and inv.write_paths and not as_json:
+        click.echo("note: started as root, the tool runs as the unprivileged user 'nobody'; it can change only files that user may write", err=True)
+    result = runs.run(inv.argv, policy_for(tool, inv, settings, allow_degraded), preview=True)
+    changes = result.plan.changes if result.plan else []
+    planned = ev.Planned(run_id=result.run_id, changes=len(changes), summary=result.plan.summary() if result.plan else "no changes")
+    if as_json:
+        click.echo(ev.encode(planned).decode())
+    else:
+        sys.stdout.write(result.stdout.decode("utf-8", "replace"))
+        sys.stderr.write(result.stderr.decode("utf-8", "replace"))
+        _print_plan(result)
+    if result.exit_code != 0:
+        last_line = (result.stderr.decode("utf-8", "replace").strip().splitlines() or [""])[-1]
+        reason = " (timed out)" if result.timed_out else (f": {last_line}" if last_line else "")
+        _fail(as_json, f"{name} exited with code {result.exit_code}{reason}; nothing was changed")
+    if not changes or preview:
+        return
+    if not yes:
+        if as_json or not sys.stdin.isatty():
+            _fail(as_json, f"not applied: pass --yes to apply, or `toolsmith runs apply {result.run_id}`")
+        if not click.confirm("apply these changes?", default=False):
+            click.echo(f"not applied; apply later with `toolsmith runs apply {result.run_id}`")
+            return
+    runs.apply(result.run_id)
+    if as_json:
+        click.echo(ev.encode(ev.Applied(run_id=result.run_id)).decode())
+    else:
+        click.echo(f"applied run {result.run_id}; undo with `toolsmith undo {result.run_id}`")
+
+
+def _print_plan(result) -> None:
+    out = console()
+    if not result.plan or not result.plan.changes:
+        out.print("no changes to your files", style="dim")
+        return
+    out.print(f"[bold]plan[/bold] ({result.plan.summary()}), run {result.run_id}:")
+    for c in result.plan.changes:
+        where = f"{c.old_path} -> {c.path}" if c.kind == "renamed" else c.path
+        size = "" if c.size_after is None else f" ({c.size_after:,} bytes)"
+        out.print(f"  {c.kind:<9} {where}{size}", markup=False)
+        if c.diff:
+            out.print(c.diff, markup=False, style="dim")
+
+
+def _fail(as_json: bool, message: str) -> None:
+    if as_json:
+        click.echo(ev.encode(ev.Error(message=message)).decode())
+    else:
+        click.echo(f"error: {message}", err=True)
+    sys.exit(1)

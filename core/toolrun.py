@@ -1,0 +1,117 @@
+"""Turn `toolsmith run NAME ARGS...` into a command line and a sandbox policy.
+
+The manifest says which arguments are paths and whether the tool reads or writes
+there; the sandbox then allows exactly those paths, so a tool touches only what the
+user passed to it. Paths are made absolute, and manifest defaults are passed
+explicitly, so what runs is exactly what the plan shows.
+"""
+
+import argparse
+from pathlib import Path
+
+import msgspec
+
+from .config import SandboxConfig
+from .errors import ToolsmithError
+from .languages import get_language
+from .library import Tool
+from .manifest import PATH_KINDS, Parameter
+
+
+class ToolArgumentError(ToolsmithError):
+    pass
+
+
+class Invocation(msgspec.Struct, frozen=True):
+    argv: list[str]
+    read_paths: list[str]
+    write_paths: list[str]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise ToolArgumentError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
+def parser_for(tool: Tool) -> argparse.ArgumentParser:
+    """An argparse parser that mirrors the manifest (used to validate and to show help)."""
+    m = tool.manifest
+    parser = _Parser(prog=f"toolsmith run {m.name}", description=m.description, add_help=False, exit_on_error=False)
+    for p in m.parameters:
+        kwargs = {"help": p.help or None}
+        if p.kind == "flag":
+            kwargs["action"] = "store_true"
+        else:
+            kwargs["type"] = int if p.kind == "int" else str
+            if p.multiple:
+                kwargs["nargs" if p.positional else "action"] = ("+" if p.required else "*") if p.positional else "append"
+            elif p.positional and not p.required:
+                kwargs["nargs"] = "?"
+        if p.positional:
+            parser.add_argument(p.name, **kwargs)
+        else:
+            parser.add_argument(f"--{p.name}", dest=p.name, required=p.required, **kwargs)
+    return parser
+
+
+def invocation(tool: Tool, args: list[str], cwd: Path) -> Invocation:
+    values = vars(parser_for(tool).parse_args(args))
+    read, write, argv = [str(tool.path)], [], []
+    for p in tool.manifest.parameters:
+        value = values.get(p.name)
+        if value is None or value is False or value == []:
+            value = p.default if not p.positional else value
+        if value is None or value is False or value == []:
+            continue
+        items = value if isinstance(value, list) else [value]
+        if p.kind in PATH_KINDS:
+            items = [_place(p, item, cwd, read, write) for item in items]
+        argv += _render(p, items)
+    language = get_language(tool.manifest.language)
+    return Invocation(argv=[*language.command(tool.source_path), *argv], read_paths=read, write_paths=_outermost(write))
+
+
+def policy_for(tool: Tool, inv: Invocation, settings: SandboxConfig, allow_degraded: bool = False):
+    from toolsmith.sandbox import Policy
+
+    return Policy(
+        read_paths=inv.read_paths,
+        write_paths=inv.write_paths,
+        network=tool.manifest.network,
+        timeout=settings.timeout,
+        memory_mb=settings.memory_mb,
+        allow_degraded=allow_degraded or settings.allow_degraded,
+    )
+
+
+def _place(p: Parameter, value: str, cwd: Path, read: list[str], write: list[str]) -> str:
+    """The absolute path, recorded as readable or writable; a missing output is made in its folder."""
+    path = (cwd / Path(value).expanduser()).resolve()
+    if p.access == "read":
+        if not path.exists():
+            raise ToolArgumentError(f"{p.name}: {value} does not exist")
+        read.append(str(path))
+    elif path.is_dir():
+        write.append(str(path))
+    elif path.parent.is_dir():  # a file, or a folder the tool will create: allow its folder
+        write.append(str(path.parent))
+    else:
+        raise ToolArgumentError(f"{p.name}: the folder {path.parent} does not exist; create it first")
+    return str(path)
+
+
+def _render(p: Parameter, items: list) -> list[str]:
+    if p.positional:
+        return [str(item) for item in items]
+    if p.kind == "flag":
+        return [f"--{p.name}"]
+    rendered = []
+    for item in items:
+        rendered += [f"--{p.name}", str(item)]
+    return rendered
+
+
+def _outermost(paths: list[str]) -> list[str]:
+    """Drop write paths inside other write paths (the sandbox mounts each once)."""
+    unique = sorted(set(paths))
+    return [p for p in unique if not any(p != q and Path(p).is_relative_to(q) for q in unique)]
