@@ -6,10 +6,10 @@ generator), so a seeded request draws exactly the same noise alone or in any bat
 Everything that needs no generator (penalties, temperature, top-k/top-p/min-p masks,
 greedy argmax, logprobs) is computed for all rows of the batch at once.
 
-Order, as in vLLM: min_tokens mask, repetition penalty (prompt + output tokens),
-presence/frequency penalties (output tokens only, as OpenAI defines them), then for
-sampled rows temperature, top-k, top-p, min-p, and the draw.  Logprobs come from the
-raw logits, before any of that.
+Order: the min_tokens mask, the repetition penalty (prompt + output tokens) and the
+presence/frequency penalties (output tokens only, as OpenAI defines them), as vLLM does;
+then, for sampled rows, temperature, top-k, top-p and min-p (Hugging Face's order), and
+the draw.  Logprobs come from the raw logits, before any of that, as in vLLM.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from typing import NamedTuple
 import torch
 
 from toolsmith.core.engine.sampling import SamplingParams
+
+_CANDIDATES = 1024  # how many of the most likely tokens top-k/top-p look at before sorting a whole row
 
 
 class SampleResult(NamedTuple):
@@ -131,11 +133,9 @@ def _draw(x: torch.Tensor, samplers: list[SequenceSampler]) -> torch.Tensor:
     x /= _column([p.temperature for p in params], x.device)
     vocab = x.shape[1]
     top_k = torch.tensor([p.top_k if 0 < p.top_k < vocab else vocab for p in params], device=x.device)
-    top_p = _column([p.top_p for p in params], x.device)
-    if any(p.top_p < 1.0 for p in params):
+    top_p = torch.tensor([p.top_p for p in params], dtype=torch.float32, device=x.device)
+    if any(p.top_p < 1.0 or 0 < p.top_k < vocab for p in params):
         _top_k_top_p(x, top_k, top_p)
-    elif any(0 < p.top_k < vocab for p in params):
-        _top_k(x, top_k)
     if any(p.min_p > 0.0 for p in params):
         _min_p(x, _column([p.min_p for p in params], x.device))
     noise = torch.stack([_exponential(vocab, s.generator(x.device), x.device) for s in samplers])
@@ -148,23 +148,40 @@ def _exponential(size: int, generator: torch.Generator, device: torch.device) ->
     return noise.clamp_min_(torch.finfo(torch.float32).tiny)
 
 
-def _top_k(x: torch.Tensor, k: torch.Tensor) -> None:
-    """Keep each row's k largest logits (ties with the k-th are kept too)."""
-    largest = x.topk(int(k.max()), dim=-1).values
-    kth = largest.gather(1, (k - 1).unsqueeze(1))
-    x.masked_fill_(x < kth, float("-inf"))
-
-
 def _top_k_top_p(x: torch.Tensor, k: torch.Tensor, p: torch.Tensor) -> None:
-    """Top-k, then keep the smallest set of most likely tokens whose probability reaches p."""
-    ascending, order = x.sort(dim=-1)
-    kth = ascending.gather(1, (x.shape[1] - k).unsqueeze(1))
-    ascending.masked_fill_(ascending < kth, float("-inf"))
-    mass_below = ascending.softmax(dim=-1).cumsum(dim=-1)
-    drop = mass_below <= 1.0 - p
-    drop[:, -1] = False  # the most likely token always stays
-    ascending.masked_fill_(drop, float("-inf"))
-    x.scatter_(1, order, ascending)
+    """Mask tokens outside each row's top-k and then its top-p nucleus.
+
+    The nucleus nearly always ends among the few hundred most likely tokens, so rows are
+    decided from a cheap ``topk`` of ``_CANDIDATES`` values; only rows whose nucleus or k
+    reaches past those fall back to a full sort.  The result is a per-row logit threshold,
+    which treats tokens with equal logits alike whatever order a sort puts them in.
+    """
+    width = min(x.shape[1], _CANDIDATES)
+    threshold, decided = _thresholds(x.topk(width, dim=-1).values, x, k, p)
+    if not decided.all():
+        rows = (~decided).nonzero().squeeze(1)
+        ordered = x[rows].sort(dim=-1, descending=True).values
+        threshold[rows] = _thresholds(ordered, x[rows], k[rows], p[rows])[0]
+    x.masked_fill_(x < threshold, float("-inf"))
+
+
+def _thresholds(values: torch.Tensor, x: torch.Tensor, k: torch.Tensor, p: torch.Tensor):
+    """Each row's smallest kept logit, from its most likely logits ``values`` (descending), and
+    whether ``values`` reached far enough to decide it.  ``k == vocab`` means no top-k."""
+    width, vocab = values.shape[1], x.shape[1]
+    k, p = k.unsqueeze(1), p.unsqueeze(1)
+    kth = values.gather(1, k.clamp(max=width) - 1)
+    kth = torch.where(k <= width, kth, float("-inf"))
+    kept = values.masked_fill(values < kth, float("-inf"))
+    # Probabilities after top-k: the top-k set lies within ``values`` when k <= width.
+    total = torch.where(k <= width, kept.logsumexp(dim=-1, keepdim=True), x.logsumexp(dim=-1, keepdim=True))
+    probs = (kept - total).exp()
+    mass = probs.cumsum(dim=-1)
+    in_nucleus = (mass - probs) < p  # the mass of more likely tokens is still short of p
+    last = (in_nucleus.sum(dim=-1, keepdim=True) - 1).clamp(min=0)  # 0 only if a row is all -inf
+    threshold = torch.where(p < 1.0, values.gather(1, last).clamp(min=kth), kth)
+    decided = (k <= width) | ((k == vocab) & ((p >= 1.0) | (mass[:, -1:] >= p)))
+    return threshold, decided.squeeze(1)
 
 
 def _min_p(x: torch.Tensor, min_p: torch.Tensor) -> None:

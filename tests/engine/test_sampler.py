@@ -132,6 +132,77 @@ def test_filters_apply_in_order_top_k_then_top_p_then_min_p():
     assert_frequencies(tokens, {0: 0.46 / 0.86, 1: 0.26 / 0.86, 2: 0.14 / 0.86})
 
 
+def test_tokens_tied_with_the_last_kept_one_are_kept_too():
+    tokens = draw_many(torch.tensor([3.0, 2.0, 2.0, -1.0]), 400, top_k=2)
+    assert set(tokens) == {0, 1, 2}
+
+
+def nucleus(logits: torch.Tensor, p: float) -> set[int]:
+    """The smallest set of most likely tokens whose probability reaches p, computed in float64."""
+    probs = torch.softmax(logits.double(), dim=0)
+    order = probs.argsort(descending=True).tolist()
+    kept, mass = set(), 0.0
+    for token in order:
+        kept.add(token)
+        mass += probs[token].item()
+        if mass >= p:
+            return kept
+    return kept
+
+
+BIG_VOCAB = 5000  # more tokens than the sampler's top-k/top-p candidate window
+
+
+def big_logits(slope: float) -> torch.Tensor:
+    """Distinct logits in a shuffled order; a small slope spreads the mass over thousands of tokens."""
+    order = torch.randperm(BIG_VOCAB, generator=torch.Generator().manual_seed(5))
+    return -slope * order.to(torch.float32)
+
+
+@pytest.mark.parametrize("slope, top_p", [(0.0005, 0.7), (0.05, 0.9)])
+def test_top_p_on_a_large_vocabulary_keeps_exactly_the_nucleus(slope, top_p):
+    logits = big_logits(slope)
+    kept = nucleus(logits, top_p)
+    tokens = draw_many(logits, 2000, top_p=top_p)
+    assert set(tokens) <= kept
+    ranks = logits.argsort(descending=True).argsort()
+    # The flat case's nucleus runs past the candidate window, and draws come from its whole width.
+    assert max(ranks[t].item() for t in tokens) > (1500 if slope < 0.001 else 0)
+
+
+def test_top_k_wider_than_the_candidate_window():
+    logits = big_logits(0.0005)
+    top = set(logits.argsort(descending=True)[:2500].tolist())
+    tokens = draw_many(logits, 2000, top_k=2500)
+    assert set(tokens) <= top
+    assert len(set(tokens)) > 1000
+
+
+def test_large_vocabulary_rows_are_batch_invariant():
+    flat, peaked = big_logits(0.0005), big_logits(0.05)
+    requests = [
+        (flat, dict(seed=1, top_p=0.8)),
+        (flat, dict(seed=2, top_k=3000)),
+        (peaked, dict(seed=3, top_p=0.9)),
+        (peaked, dict(seed=4, top_k=40, top_p=0.5, min_p=0.01)),
+        (flat, dict(seed=5)),
+    ]
+
+    def run(order):
+        samplers = {i: sampler(**requests[i][1]) for i in order}
+        logits = torch.stack([requests[i][0] for i in order])
+        results = {i: [] for i in order}
+        for _ in range(5):
+            for i, r in zip(order, sample(logits, [samplers[i] for i in order])):
+                results[i].append(r.token_id)
+        return results
+
+    alone = {i: run([i])[i] for i in range(len(requests))}
+    for order in ([0, 1, 2, 3, 4], [4, 2, 0, 3, 1], [3, 1]):
+        together = run(order)
+        assert all(together[i] == alone[i] for i in order), order
+
+
 def test_penalties_change_logits_exactly_as_the_formulas_say():
     logits = torch.tensor([[2.0, -1.0, 0.5, 3.0, -2.0]])
     penalties = dict(repetition_penalty=2.0, presence_penalty=0.5, frequency_penalty=0.25)
