@@ -1,5 +1,117 @@
-"""(being written)"""
+"""`toolsmith runs [show|apply]` and `toolsmith undo`: previewed runs, their plans,
+applying them and taking them back."""
+
+import click
+import msgspec
+
+from .output import console, emit_json, json_option
 
 
-def register(cli):
-    pass
+def register(cli: click.Group) -> None:
+    cli.add_command(runs)
+    cli.add_command(undo)
+
+
+def _api():
+    from toolsmith.sandbox import runs as api  # the sandbox loads only when a command needs it
+
+    api.recover()
+    return api
+
+
+@click.group(invoke_without_command=True)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs to list.")
+@json_option
+@click.pass_context
+def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
+    """List recent sandboxed runs, newest first, with their state."""
+    if ctx.invoked_subcommand is not None:
+        return
+    listed = _api().list_runs(limit)
+    if as_json:
+        emit_json(listed)
+        return
+    if not listed:
+        click.echo("no runs yet")
+        return
+    for r in listed:
+        click.echo(f"{r.run_id}  {r.state:<9}  {r.changes:<32}  {' '.join(r.command)}")
+
+
+@runs.command()
+@click.argument("run_id")
+@click.option("--diff/--no-diff", default=True, show_default=True, help="Show text diffs.")
+@json_option
+def show(run_id: str, diff: bool, as_json: bool) -> None:
+    """Show one run: state, exit code, resource use and the plan of file changes."""
+    result = _api().get(run_id)
+    if as_json:
+        emit_json(_jsonable(result))
+        return
+    print_result(result, diff)
+
+
+@runs.command()
+@click.argument("run_id")
+@json_option
+def apply(run_id: str, as_json: bool) -> None:
+    """Apply a previewed run's changes to the real files."""
+    result = _api().apply(run_id)
+    if as_json:
+        emit_json({"run_id": result.run_id, "state": result.state, "changes": result.plan.counts()})
+    else:
+        click.echo(f"applied run {result.run_id} ({result.plan.summary()}); undo with `toolsmith undo {result.run_id}`")
+
+
+@click.command()
+@click.argument("run_id", required=False)
+@click.option("--force", is_flag=True, help="Undo even if the files changed since the apply (their newer versions are kept in the run's trash).")
+@json_option
+def undo(run_id: str | None, force: bool, as_json: bool) -> None:
+    """Restore the files as they were before RUN_ID was applied (default: the latest applied run)."""
+    result = _api().undo(run_id, force=force)
+    if as_json:
+        emit_json({"run_id": result.run_id, "state": result.state})
+    else:
+        click.echo(f"undid run {result.run_id} ({result.plan.summary()})")
+
+
+def print_result(result, diff: bool = True) -> None:
+    out = console()
+    out.print(f"run {result.run_id}: {result.state}, exit code {result.exit_code}" + (" (timed out)" if result.timed_out else ""), markup=False)
+    if result.usage:
+        out.print(f"  {result.usage['wall_seconds']:.2f} s wall, {result.usage['cpu_seconds']:.2f} s CPU, {int(result.usage['max_rss_kb']) // 1024} MiB peak memory", markup=False)
+    if result.note:
+        out.print(f"  {result.note}", markup=False)
+    if result.plan is None:
+        return
+    out.print(f"plan: {result.plan.summary()}", markup=False)
+    for c in result.plan.changes:
+        out.print(f"  {c.kind:<9} {_where(c)}{_size(c)}", markup=False)
+        if diff and c.diff:
+            out.print(c.diff.rstrip("\n"), markup=False, style="dim")
+
+
+def _where(c) -> str:
+    path = f"{c.old_path} -> {c.path}" if c.kind == "renamed" else c.path
+    path += "/" if c.type == "dir" else ""
+    if c.type == "symlink":
+        path += f" -> {c.link_after or c.link_before}" if c.kind != "modified" else f" ({c.link_before} -> {c.link_after})"
+    return path
+
+
+def _size(c) -> str:
+    if c.type != "file":
+        return ""
+    if c.kind == "modified":
+        return f" ({c.size_before:,} -> {c.size_after:,} bytes)"
+    size = c.size_after if c.size_after is not None else c.size_before
+    return f" ({size:,} bytes)"
+
+
+def _jsonable(result) -> dict:
+    """The result with its output as text (undecodable bytes replaced)."""
+    data = msgspec.to_builtins(result)
+    data["stdout"] = result.stdout.decode("utf-8", "replace")
+    data["stderr"] = result.stderr.decode("utf-8", "replace")
+    return data

@@ -1,0 +1,208 @@
+"""run / apply / undo through the real launcher, and the `toolsmith runs` and
+`toolsmith undo` commands."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from escape_harness import TOOL_UID
+from preview_trees import snapshot, without_mtimes
+
+from toolsmith.sandbox import Policy, journal, launcher, runs
+
+# A small tool: works on the current folder, prints what it did, may fail on purpose.
+TOOL = r"""
+import os, shutil, sys
+open("report.txt", "w").write("3 photos\n")
+open("notes.txt", "a").write("checked\n")
+os.rename("IMG_1.jpg", "2024-01-01.jpg")
+os.remove("junk.tmp")
+os.makedirs("albums/2024")
+shutil.move("old", "archive")
+print("renamed 1 photo")
+print("warning: junk removed", file=sys.stderr)
+sys.exit(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+"""
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """A user's folder, owned by the uid tools run as (tests run as root; the
+    sandbox drops to an unprivileged uid, as a user's own files would be theirs)."""
+    tmp_path.chmod(0o755)
+    root = tmp_path / "photos"
+    (root / "old").mkdir(parents=True)
+    (root / "notes.txt").write_text("my notes\n")
+    (root / "IMG_1.jpg").write_bytes(b"\xff\xd8" + bytes(range(256)) * 20)
+    (root / "junk.tmp").write_bytes(b"junk")
+    (root / "old" / "a.txt").write_text("old a\n")
+    os.symlink("../notes.txt", root / "old" / "link")
+    for path in [root, *root.rglob("*")]:
+        os.chown(path, TOOL_UID, TOOL_UID, follow_symlinks=False)
+    return root
+
+
+def expected(folder: Path, tmp: Path, *args: str) -> dict:
+    """The tool run directly on a plain copy: what applying must produce."""
+    copy = tmp / "expected"
+    shutil.copytree(folder, copy, symlinks=True)
+    subprocess.run([sys.executable, "-c", TOOL, *args], cwd=copy)
+    return without_mtimes(snapshot(copy))
+
+
+def policy(folder: Path) -> Policy:
+    return Policy(write_paths=[str(folder)], cwd=str(folder), timeout=60)
+
+
+@pytest.fixture(params=["overlay", "copy"])
+def mode(request, monkeypatch):
+    if request.param == "copy":  # as on a system without overlayfs
+        monkeypatch.setattr(launcher, "overlay_mode", lambda: "copy")
+    assert launcher.overlay_mode() == request.param
+    return request.param
+
+
+def test_preview_apply_undo_through_the_sandbox(folder, tmp_path, mode):
+    before = snapshot(folder)
+    after = expected(folder, tmp_path)
+
+    result = runs.run(["python3", "-c", TOOL], policy(folder))
+
+    assert (result.state, result.exit_code) == ("previewed", 0)
+    assert result.stdout == b"renamed 1 photo\n" and b"junk removed" in result.stderr
+    assert result.usage["wall_seconds"] > 0
+    assert snapshot(folder) == before  # a preview changes nothing
+    assert result.plan.layers[0].mode == mode
+    summary = {(c.kind, c.path, c.old_path) for c in result.plan.changes}
+    assert {("created", "report.txt", None), ("modified", "notes.txt", None), ("renamed", "2024-01-01.jpg", "IMG_1.jpg"),
+            ("deleted", "junk.tmp", None), ("renamed", "archive/a.txt", "old/a.txt"), ("created", "albums/2024", None)} <= summary
+
+    applied = runs.apply(result.run_id)
+    assert applied.state == "applied"
+    assert without_mtimes(snapshot(folder)) == after
+    assert (folder / "report.txt").stat().st_uid == folder.stat().st_uid  # the folder owner's file
+    assert not (runs.runs_dir() / result.run_id / "layers").exists()
+
+    undone = runs.undo()
+    assert (undone.run_id, undone.state) == (result.run_id, "undone")
+    assert snapshot(folder) == before
+
+
+def test_a_failing_tool_still_gets_a_plan_and_its_error_output(folder):
+    result = runs.run(["python3", "-c", TOOL, "3"], policy(folder))
+    assert result.exit_code == 3 and result.state == "previewed"
+    assert b"junk removed" in result.stderr
+    assert result.plan.counts()["created"] >= 1
+
+
+def test_without_preview_the_tool_changes_the_files_directly_and_nothing_can_be_undone(folder, tmp_path):
+    after = expected(folder, tmp_path)
+    result = runs.run(["python3", "-c", TOOL], policy(folder), preview=False)
+    assert (result.state, result.plan) == ("direct", None)
+    assert "nothing to apply or undo" in result.note
+    assert without_mtimes(snapshot(folder)) == after
+    with pytest.raises(runs.RunError, match="direct.*nothing to apply or undo"):
+        runs.undo(result.run_id)
+    with pytest.raises(runs.RunError, match="no applied run"):
+        runs.undo()
+
+
+def test_states_are_enforced(folder):
+    result = runs.run(["python3", "-c", TOOL], policy(folder))
+    with pytest.raises(runs.RunError, match="previewed; only an applied run can be undone"):
+        runs.undo(result.run_id)
+    runs.apply(result.run_id)
+    with pytest.raises(runs.RunError, match="applied; only a previewed run can be applied"):
+        runs.apply(result.run_id)
+    runs.undo(result.run_id)
+    with pytest.raises(runs.RunError, match="undone"):
+        runs.undo(result.run_id)
+    with pytest.raises(runs.RunError, match="not a run id"):
+        runs.apply("../../etc")
+
+
+def test_an_edit_between_preview_and_apply_stops_the_apply(folder):
+    result = runs.run(["python3", "-c", TOOL], policy(folder))
+    (folder / "notes.txt").write_text("edited meanwhile\n")
+    edited = snapshot(folder)
+    with pytest.raises(journal.ConcurrentChangeError, match="notes.txt.*nothing was applied"):
+        runs.apply(result.run_id)
+    assert snapshot(folder) == edited
+    assert runs.get(result.run_id).state == "previewed"
+
+
+def test_undo_without_id_takes_back_the_latest_applied_run(folder):
+    first = runs.run(["python3", "-c", "open('one.txt', 'w').write('1')"], policy(folder))
+    runs.apply(first.run_id)
+    second = runs.run(["python3", "-c", "open('two.txt', 'w').write('2')"], policy(folder))
+    runs.apply(second.run_id)
+    assert runs.undo().run_id == second.run_id
+    assert (folder / "one.txt").exists() and not (folder / "two.txt").exists()
+    assert runs.undo().run_id == first.run_id
+    assert not (folder / "one.txt").exists()
+    assert [r.state for r in runs.list_runs()] == ["undone", "undone"]
+
+
+def test_an_apply_interrupted_by_a_crash_is_rolled_back_at_the_next_start(folder):
+    before = snapshot(folder)
+    result = runs.run(["python3", "-c", TOOL], policy(folder))
+    pid = os.fork()
+    if pid == 0:
+        os.environ[journal.FAULT_ENV] = "6"
+        try:
+            runs.apply(result.run_id)
+        finally:
+            os._exit(1)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 70
+    assert snapshot(folder) != before  # half applied
+
+    assert runs.recover() == [f"run {result.run_id}: interrupted apply rolled back"]
+    assert snapshot(folder) == before
+    assert runs.get(result.run_id).state == "previewed"
+
+
+def test_a_file_write_path_cannot_be_previewed(folder):
+    with pytest.raises(runs.RunError, match="not a folder"):
+        runs.run(["true"], Policy(write_paths=[str(folder / "notes.txt")]))
+
+
+# ---------------------------------------------------------------- the commands
+
+
+def test_runs_show_apply_and_undo_commands(folder, run_cli):
+    before = snapshot(folder)
+    result = runs.run(["python3", "-c", TOOL], policy(folder))
+
+    listed = json.loads(run_cli("runs", "--json").stdout)
+    assert [(r["run_id"], r["state"]) for r in listed] == [(result.run_id, "previewed")]
+
+    shown = run_cli("runs", "show", result.run_id)
+    assert shown.returncode == 0
+    assert "renamed   IMG_1.jpg -> 2024-01-01.jpg" in shown.stdout and "+checked" in shown.stdout
+    data = json.loads(run_cli("runs", "show", result.run_id, "--json").stdout)
+    assert data["stdout"] == "renamed 1 photo\n" and data["plan"]["changes"]
+
+    applied = run_cli("runs", "apply", result.run_id)
+    assert applied.returncode == 0 and f"toolsmith undo {result.run_id}" in applied.stdout
+    assert (folder / "report.txt").exists()
+
+    (folder / "report.txt").write_text("edited after apply\n")
+    refused = run_cli("undo")
+    assert refused.returncode == 1
+    assert refused.stderr.count("\n") == 1 and "report.txt" in refused.stderr and "--force" in refused.stderr
+
+    forced = run_cli("undo", "--force", "--json")
+    assert json.loads(forced.stdout) == {"run_id": result.run_id, "state": "undone"}
+    assert snapshot(folder) == before
+
+
+def test_commands_give_one_line_errors(run_cli):
+    for args in (["undo"], ["runs", "show", "nope"], ["runs", "apply", "20261126-101502-ab12"]):
+        done = run_cli(*args)
+        assert done.returncode == 1
+        assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
+    assert run_cli("runs").stdout == "no runs yet\n"
