@@ -19,6 +19,7 @@ required layer is missing (the command never starts).
 import ctypes
 import json
 import os
+import resource  # imported now: after a root start drops privileges its file may be out of reach
 import struct
 import sys
 
@@ -238,7 +239,7 @@ def apply_landlock(cfg, abi, readable, writable, files):
     for path, access in rules:
         try:
             fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-        except FileNotFoundError:
+        except OSError:  # absent, or out of the dropped uid's reach: nothing to allow
             continue
         if not os.path.isdir(path):
             access &= LL_FILE_RIGHTS
@@ -275,10 +276,12 @@ def stage_as_root(sources):
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     roots = sorted(set(sources.values()))
     fds = [os.open(r, os.O_PATH | os.O_CLOEXEC) for r in roots]
-    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k")
+    # /dev/shm: shadowing it (in this private mount namespace) harms nothing, even in degraded mode
+    stage = "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"
+    mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k")
     staged = {}
     for i, (root, fd) in enumerate(zip(roots, fds)):
-        spot = f"/tmp/s{i}"
+        spot = f"{stage}/s{i}"
         make_mountpoint(spot, os.path.isdir(f"/proc/self/fd/{fd}"))
         mount(f"/proc/self/fd/{fd}", spot, None, MS_BIND | MS_REC)
         os.close(fd)
@@ -393,8 +396,6 @@ def open_sources(cfg, reachable):
 # ---------------------------------------------------------------- the runner
 
 def set_limits(cfg, namespaced):
-    import resource
-
     mib = 1024 * 1024
     limits = {
         resource.RLIMIT_CORE: 0,
