@@ -225,7 +225,9 @@ _STDLIB = frozenset(_normal(name) for name in sys.stdlib_module_names)
 
 
 def _is_network(module: str) -> bool:
-    return any(module == net or module.startswith(net + ".") for net in NETWORK_MODULES)
+    """True for a network module or anything inside one ("urllib.request.urlopen")."""
+    parts = module.split(".")
+    return any(".".join(parts[:end]) in NETWORK_MODULES for end in range(1, len(parts) + 1))
 
 
 def _call_policy(parsed, calls, aliases, manifest, settings) -> list[Diagnostic]:

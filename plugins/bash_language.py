@@ -13,7 +13,7 @@ class BashLanguage:
     source_file = "tool.sh"
 
     def check(self, source: str, manifest: Manifest | None, settings: ChecksConfig | None) -> list[Diagnostic]:
-        return bash_checks.check(source, manifest, settings or ChecksConfig())
+        return bash_checks.check(source, manifest, settings if settings is not None else ChecksConfig())
 
     def infer_parameters(self, source: str) -> list[Parameter]:
         return bash_parameters.infer_parameters(source)

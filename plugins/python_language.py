@@ -13,7 +13,7 @@ class PythonLanguage:
     source_file = "tool.py"
 
     def check(self, source: str, manifest: Manifest | None, settings: ChecksConfig | None) -> list[Diagnostic]:
-        return python_checks.check(source, manifest, settings or ChecksConfig())
+        return python_checks.check(source, manifest, settings if settings is not None else ChecksConfig())
 
     def infer_parameters(self, source: str) -> list[Parameter]:
         return python_parameters.infer_parameters(source)
