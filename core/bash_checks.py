@@ -32,6 +32,7 @@ FORBIDDEN_COMMANDS = {
 NETWORK_COMMANDS = frozenset({
     "curl", "wget", "nc", "ncat", "netcat", "socat", "ssh", "scp", "sftp", "ftp", "telnet",
 })
+SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh"})
 STRICT_OPTIONS = {"e": "errexit", "u": "nounset", "pipefail": "pipefail"}
 
 COMMANDS_QUERY = "(command name: (command_name) @name) @command"
@@ -166,6 +167,10 @@ def _command_policy(parsed: ParsedSource, network: bool) -> list[Diagnostic]:
             found.append(_at(parsed, where, "dynamic-source",
                              f"`{name}` of a computed path runs code no check can see; "
                              "put that code in the tool itself"))
+        elif name in SHELLS and _runs_computed_code(_arguments(node)):
+            found.append(_at(parsed, where, "forbidden-command",
+                             f"`{name} -c` with a computed command line is eval by another name; "
+                             "call the commands directly"))
     if not network:
         for destination in parsed.captures(REDIRECTS_QUERY).get("destination", []):
             if re.match(r"[\"']?/dev/(tcp|udp)/", text(destination)):
@@ -173,6 +178,11 @@ def _command_policy(parsed: ParsedSource, network: bool) -> list[Diagnostic]:
                                  "redirecting to /dev/tcp or /dev/udp reaches the network, "
                                  "but the manifest does not set network = true"))
     return found
+
+
+def _runs_computed_code(arguments: list[Node]) -> bool:
+    words = [text(a) for a in arguments]
+    return "-c" in words and not _is_literal(arguments[words.index("-c") + 1:][:1])
 
 
 def _is_literal(nodes: list[Node]) -> bool:

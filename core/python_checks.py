@@ -34,6 +34,10 @@ SHELL_OPTION_CALLS = frozenset({
 ALWAYS_SHELL_CALLS = frozenset({
     "subprocess.getoutput", "subprocess.getstatusoutput", "asyncio.create_subprocess_shell",
 })
+NETWORK_CALLS = frozenset({
+    "asyncio.open_connection", "asyncio.start_server", "asyncio.open_unix_connection", "asyncio.start_unix_server",
+})
+SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish", "cmd", "powershell", "pwsh"})
 DYNAMIC_ACCESS_TARGETS = frozenset({"builtins", "os", "subprocess", "sys", "importlib", "shutil"})
 _HINTS = {
     "eval": "; parse data with json or ast.literal_eval instead",
@@ -245,7 +249,10 @@ def _call_policy(parsed, calls, aliases, manifest, settings) -> list[Diagnostic]
         elif settings.forbid_shell and _runs_shell(name, arguments):
             found.append(_at(parsed, call, "shell-true",
                              f"{name}() runs a shell command line; pass a list of arguments "
-                             "(e.g. subprocess.run([\"ls\", path])) without shell=True"))
+                             "(e.g. subprocess.run([\"ls\", path])) without shell=True or `sh -c`"))
+        elif name in NETWORK_CALLS and not network:
+            found.append(_at(parsed, function, "network-call",
+                             f"{name}() opens a network connection, but the manifest does not set network = true"))
         elif name == "getattr":
             found += _getattr_policy(parsed, arguments, aliases, forbidden)
         elif name == "importlib.import_module":
@@ -265,7 +272,7 @@ def qualified_name(node: Node, aliases: dict[str, str]) -> str | None:
         resolved = f"{owner}.{text(node.child_by_field_name('attribute'))}"
     else:
         return None
-    return resolved.removeprefix("builtins.")
+    return resolved.removeprefix("builtins.").removeprefix("__builtins__.")
 
 
 def _arguments(arguments: Node) -> tuple[list[Node], dict[str, Node]]:
@@ -279,12 +286,24 @@ def _arguments(arguments: Node) -> tuple[list[Node], dict[str, Node]]:
 
 
 def _runs_shell(name: str, arguments: Node) -> bool:
+    """shell=True (or a variable), a shell-only function, or an argv like ["sh", "-c", ...]."""
     if name in ALWAYS_SHELL_CALLS:
         return True
     if name not in SHELL_OPTION_CALLS:
         return False
-    shell = _arguments(arguments)[1].get("shell")
-    return shell is not None and text(shell) not in ("False", "None", "0")
+    positional, keywords = _arguments(arguments)
+    shell = keywords.get("shell")
+    if shell is not None and text(shell) not in ("False", "None", "0"):
+        return True
+    argv = positional[0] if positional else keywords.get("args")
+    return argv is not None and _is_shell_argv(argv)
+
+
+def _is_shell_argv(argv: Node) -> bool:
+    if argv.type not in ("list", "tuple") or len(argv.named_children) < 2:
+        return False
+    program, flag = (literal(node) for node in argv.named_children[:2])
+    return isinstance(program, str) and program.rsplit("/", 1)[-1] in SHELLS and flag in ("-c", "/c", "-Command")
 
 
 def _getattr_policy(parsed, arguments, aliases, forbidden) -> list[Diagnostic]:

@@ -62,6 +62,8 @@ BROKEN_BASH = [
      [("network-command", 5, 13, "error")]),
     ("source of a variable", STRICT + 'main() {\n  source "$1"\n}\n\nmain "$@"\n',
      [("dynamic-source", 5, 3, "error")]),
+    ("bash -c of a variable", STRICT + 'main() {\n  bash -c "$1"\n}\n\nmain "$@"\n',
+     [("forbidden-command", 5, 3, "error")]),
     ("no main", STRICT + 'echo "$1"\n', [("missing-main", 1, 1, "error"), ("missing-main-call", 4, 1, "error")]),
     ("main without arguments", STRICT + 'main() {\n  echo "$1"\n}\n\nmain\n',
      [("missing-main-call", 8, 1, "error")]),

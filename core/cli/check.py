@@ -32,7 +32,8 @@ def check(path: Path, manifest_path: Path | None, as_json: bool) -> None:
 
     Prints `path:line:col: rule: message` per finding (warnings end with
     "(warning)"); on a terminal, with the source line and a caret. Exits 1 when
-    there are errors; warnings alone exit 0.
+    there are errors; warnings alone exit 0. The checks keep honest tools honest
+    and tell a model what to fix; the sandbox, not this lint, is the boundary.
     """
     manifest_path = _manifest_path(path, manifest_path)
     manifest = _read_manifest(manifest_path) if manifest_path else None

@@ -77,14 +77,11 @@ class BlockPool:
         self.blocks = [Block(i) for i in range(num_blocks)]
         self.free_queue = FreeBlockQueue(self.blocks)
         self.cached: dict[bytes, dict[int, Block]] = {}
+        self.num_cached = 0  # blocks holding a cached prefix (a counter, so metrics never walk the map)
 
     @property
     def num_free(self) -> int:
         return len(self.free_queue)
-
-    @property
-    def num_cached(self) -> int:
-        return sum(len(group) for group in self.cached.values())
 
     def get_new_blocks(self, n: int) -> list[Block]:
         """Take n blocks from the LRU head, evicting whatever prefix they still cache."""
@@ -120,6 +117,7 @@ class BlockPool:
             return
         block.block_hash = block_hash
         self.cached.setdefault(block_hash, {})[block.block_id] = block
+        self.num_cached += 1
 
     def _evict(self, block: Block) -> None:
         if block.block_hash is None:
@@ -129,6 +127,7 @@ class BlockPool:
         if not group:
             del self.cached[block.block_hash]
         block.block_hash = None
+        self.num_cached -= 1
 
     def reset_prefix_cache(self) -> None:
         if self.num_free != self.num_blocks:
@@ -150,3 +149,4 @@ class BlockPool:
                 assert self.cached[block.block_hash][block.block_id] is block, "hashed block missing from the map"
         for block_hash, group in self.cached.items():
             assert all(b.block_hash == block_hash for b in group.values()), "map entry with a stale hash"
+        assert self.num_cached == sum(len(group) for group in self.cached.values()), "cached-block count is off"

@@ -81,6 +81,7 @@ class LLMEngine:
         self.scheduler = Scheduler(self.kv, max_num_batched_tokens, max_num_seqs)
         self.runner = ModelRunner(self.model, num_blocks, block_size)
         self.groups: dict[str, Group] = {}
+        self._ids_in_use: set[str] = set()  # also checked from callers' threads, hence not `groups`
         self._incoming: deque[Group] = deque()
         self._aborts: deque[str] = deque()
         self._ids = itertools.count()
@@ -105,7 +106,7 @@ class LLMEngine:
         """Validate and enqueue; raises RequestError/SamplingError without touching running work."""
         params.validate()
         request_id = request_id if request_id is not None else f"req-{next(self._ids)}"
-        if request_id in self.groups or any(g.request_id == request_id for g in self._incoming):
+        if request_id in self._ids_in_use:
             raise RequestError(f"request id {request_id!r} is already in use")
         text = prompt if isinstance(prompt, str) else None
         ids = self.tokenizer.encode(prompt) if isinstance(prompt, str) else self._check_ids(prompt)
@@ -124,6 +125,7 @@ class LLMEngine:
             )
         children = [self._request(f"{request_id}#{i}", ids, params, i) for i in range(params.n)]
         children[0].followers = children[1:]
+        self._ids_in_use.add(request_id)
         self._incoming.append(Group(request_id, text, children))
         return request_id
 
@@ -175,6 +177,7 @@ class LLMEngine:
         for group in changed.values():
             if group.finished:
                 del self.groups[group.request_id]
+                self._ids_in_use.discard(group.request_id)
         return outputs
 
     def _take_incoming(self) -> None:
@@ -274,7 +277,7 @@ class LLMEngine:
         rates = list(self._rates)
         span = max(time.monotonic() - rates[0][0], 1e-9) if rates else 0.0
         pool = self.kv.pool
-        allocated, used = self._kv_slots()
+        allocated, used = self.kv_slot_usage()
         return EngineMetrics(
             generation_tokens_per_s=sum(r[1] for r in rates) / span if rates else 0.0,
             prompt_tokens_per_s=sum(r[2] for r in rates) / span if rates else 0.0,
@@ -290,12 +293,12 @@ class LLMEngine:
             total_generated_tokens=self.total_generated_tokens,
         )
 
-    def _kv_slots(self) -> tuple[int, int]:
+    def kv_slot_usage(self) -> tuple[int, int]:
         """Allocated KV slots and the ones holding a token (a shared block counts once)."""
         filled: dict[int, int] = {}
         size = self.kv.block_size
-        for req in self.scheduler.running:
-            for i, block in enumerate(self.kv.req_blocks.get(req.request_id, [])):
+        for req in list(self.scheduler.running):  # may be called from another thread mid-step
+            for i, block in enumerate(list(self.kv.req_blocks.get(req.request_id, []))):
                 filled[block.block_id] = max(filled.get(block.block_id, 0), min(size, max(0, req.num_computed_tokens - i * size)))
         return len(filled) * size, sum(filled.values())
 
