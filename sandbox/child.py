@@ -10,10 +10,12 @@ docs/sandbox.md gives; most are irreversible, and each needs the one before it:
   -> PID 1 of the new pid namespace: minimal root (binds, tmpfs, fresh /proc), pivot_root
   -> runner: rlimits, Landlock, seccomp, clean env, closed fds -> execve
 
-Protocol with the launcher: JSON lines on the status fd. ``{"layers": {...}}`` just
-before the exec, ``{"init": PID}`` (host pid of the namespace's PID 1), then
-``{"exit": N}`` or ``{"signal": N}``; or ``{"error": {"layer", "reason"}}`` when a
-required layer is missing (the command never starts).
+Protocol with the launcher: JSON lines on the status fd (closed before the exec, so the
+command cannot write there). ``{"layers": {...}}`` just before the exec; then, from
+PID 1, ``{"exit": N}`` or ``{"signal": N}``. ``{"error": {"layer", "reason"}}`` when a
+required layer is missing and ``{"failure": TEXT}`` when setup broke: the command never
+starts. The launcher kills the whole run by killing this process's group: PID 1 is in
+it, and when PID 1 dies the kernel kills everything in the pid namespace.
 """
 
 import ctypes
@@ -265,16 +267,30 @@ def reachable_sources(cfg):
     return sources
 
 
+def searchable_by_anyone(path):
+    """Can any uid walk down to ``path`` (every folder above it has o+x)?"""
+    folder = os.path.dirname(path)
+    while True:
+        if not os.stat(folder).st_mode & 0o001:
+            return False
+        if folder == "/":
+            return True
+        folder = os.path.dirname(folder)
+
+
 def stage_as_root(sources):
-    """Bind every source under a fresh tmpfs so the unprivileged uid can reach it.
+    """Bind the sources the unprivileged uid could not reach under a fresh tmpfs.
 
     Root's own folders (e.g. /root, mode 700) hold the interpreter on CI; after the drop
-    the uid cannot traverse them, but it can reach these binds. Returns src -> staged path.
+    the uid cannot traverse them, but it can reach these binds. Returns src -> path to use.
     """
+    hidden = {src: root for src, root in sources.items() if not searchable_by_anyone(src)}
+    if not hidden:
+        return {src: src for src in sources}
     if libc.unshare(CLONE_NEWNS) != 0:
         raise Missing("namespaces", errno_text("unshare(CLONE_NEWNS) as root")[1])
     mount(None, "/", None, MS_REC | MS_PRIVATE)
-    roots = sorted(set(sources.values()))
+    roots = sorted(set(hidden.values()))
     fds = [os.open(r, os.O_PATH | os.O_CLOEXEC) for r in roots]
     # /dev/shm: shadowing it (in this private mount namespace) harms nothing, even in degraded mode
     stage = "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"
@@ -286,8 +302,10 @@ def stage_as_root(sources):
         mount(f"/proc/self/fd/{fd}", spot, None, MS_BIND | MS_REC)
         os.close(fd)
         staged[root] = spot
-    return {src: os.path.join(staged[root], os.path.relpath(src, root)).rstrip("/.") or staged[root]
-            for src, root in sources.items()}
+    reachable = {src: src for src in sources if src not in hidden}
+    for src, root in hidden.items():
+        reachable[src] = os.path.normpath(os.path.join(staged[root], os.path.relpath(src, root)))
+    return reachable
 
 
 def drop_privileges(uid):
@@ -520,7 +538,6 @@ def main():
     pid = os.fork()
     if pid == 0:
         init(cfg, fds)
-    report({"init": pid})
     _, status = os.waitpid(pid, 0)
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
 
