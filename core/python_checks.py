@@ -5,9 +5,10 @@ which is what a model needs to fix its code; tree-sitter's error recovery often
 places an unclosed bracket at the start of the file. Once the source compiles,
 one tree-sitter parse serves every structural and policy query.
 
-This is lint, not isolation: `getattr(__builtins__, "ev" + "al")` gets past any
-static check. The sandbox is the boundary; these checks keep honest tools honest
-and tell the model what it did wrong.
+This is lint, not isolation: `vars(__builtins__)["ev" + "al"]` or a walk through
+`().__class__.__base__.__subclasses__()` gets past any static check. The sandbox
+is the boundary; these checks keep honest tools honest and tell the model what
+it did wrong.
 """
 
 import ast
