@@ -14,6 +14,7 @@ from toolsmith.core.checks import SourceError, check_source, decode_source, read
 from toolsmith.core.cli import cli
 from toolsmith.core.config import ChecksConfig
 from toolsmith.core.diagnostics import Diagnostic
+from toolsmith.core.languages import UnknownLanguage
 from toolsmith.core.manifest import Manifest, encode, now
 from toolsmith.core.plugins import PluginError, load_plugins, pm
 
@@ -223,6 +224,11 @@ def test_a_plugin_returning_something_else_is_named_as_the_problem():
             check_source("def main():\n    pass" + GUARD, None, "python", ChecksConfig())
     finally:
         pm.unregister(name="sloppy")
+
+
+def test_an_unknown_language_is_a_clear_error():
+    with pytest.raises(UnknownLanguage, match=r"unknown tool language 'ruby' \(known: bash, python"):
+        check_source("puts 1\n", None, "ruby", ChecksConfig())
 
 
 # --- reading sources ---------------------------------------------------------------
