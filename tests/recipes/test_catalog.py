@@ -8,6 +8,7 @@ from conftest import RECIPES
 
 from toolsmith.core import manifest
 from toolsmith.core.checks import check_source
+from toolsmith.core.languages import get_language
 from toolsmith.core.manifest import PATH_KINDS
 from toolsmith.core.plugins import collect
 from toolsmith.core.recipes import recipes
@@ -69,8 +70,8 @@ def test_source_imports_only_the_standard_library_and_its_requires(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_help_works_and_lists_the_manifest_options(name, run_tool):
-    result = run_tool(name, "--help")
+def test_help_works_and_lists_the_manifest_options(name, run_plain_tool):
+    result = run_plain_tool(name, "--help")
     assert result.stdout.startswith("usage:")
     for parameter in CATALOG[name].manifest.parameters:
         if not parameter.positional:
@@ -78,12 +79,12 @@ def test_help_works_and_lists_the_manifest_options(name, run_tool):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_a_missing_main_path_is_a_clear_usage_error(name, tmp_path, run_tool):
+def test_a_missing_main_path_is_a_clear_usage_error(name, tmp_path, run_plain_tool):
     first = next(p for p in CATALOG[name].manifest.parameters if p.positional)
     args = [tmp_path / "does-not-exist"]
     args += [tmp_path / "out"] * sum(1 for p in CATALOG[name].manifest.parameters if p.positional and p.required and p is not first)
     args += _required_options(name, tmp_path)
-    result = run_tool(name, *args, check=False)
+    result = run_plain_tool(name, *args, check=False)
     assert result.returncode in (1, 2) and "does-not-exist" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -92,3 +93,17 @@ def _required_options(name, tmp_path):
     options = {"convert-images": ["--to", "png"], "find-and-replace": ["--find", "a", "--replace", "b"]}
     options["merge-csv-files"] = options["join-files"] = ["--output", tmp_path / "out"]
     return options.get(name, [])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_manifest_parameters_match_the_tools_own_arguments(name):
+    """`toolsmith run` passes --NAME for each parameter, so the manifest must name what argparse accepts."""
+    recipe = CATALOG[name]
+    inferred = {p.name: p for p in get_language("python").infer_parameters(recipe.source)}
+    declared = {p.name: p for p in recipe.manifest.parameters}
+    assert set(declared) == set(inferred)
+    for parameter in declared.values():
+        found = inferred[parameter.name]
+        assert (parameter.positional, parameter.required, parameter.multiple) == (found.positional, found.required, found.multiple)
+        if parameter.default is not None:
+            assert parameter.default == found.default

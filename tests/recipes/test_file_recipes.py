@@ -207,7 +207,7 @@ def test_split_and_join_round_trip(tmp_path, run_tool):
     assert not joined.exists()
     run_tool("join-files", *shuffled, "--output", joined)
     assert joined.read_bytes() == payload
-    gap = run_tool("join-files", parts / "movie.mkv.001", parts / "movie.mkv.003", "-o", tmp_path / "bad", check=False)
+    gap = run_tool("join-files", parts / "movie.mkv.001", parts / "movie.mkv.003", "--output", tmp_path / "bad", check=False)
     assert gap.returncode == 2 and "not consecutive" in gap.stderr and not (tmp_path / "bad").exists()
     clash = run_tool("split-file", big, parts, "--size", "1MB", check=False)
     assert clash.returncode == 2 and "already exists" in clash.stderr

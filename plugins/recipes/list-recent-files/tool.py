@@ -10,7 +10,7 @@ from pathlib import Path
 def main(argv=None):
     parser = argparse.ArgumentParser(description="List recently modified files, newest first.")
     parser.add_argument("folder", type=Path, help="folder to search (with its subfolders)")
-    parser.add_argument("--days", type=float, default=7, help="files changed in the last DAYS days (default %(default)s)")
+    parser.add_argument("--days", type=int, default=7, help="files changed in the last DAYS days (default %(default)s)")
     parser.add_argument("--top", type=int, default=50, help="show at most this many files (default %(default)s)")
     parser.add_argument("--include-hidden", action="store_true", help="also list hidden files and folders")
     args = parser.parse_args(argv)
@@ -30,7 +30,7 @@ def main(argv=None):
     found.sort(key=lambda item: (-item[0], str(item[1])))
     for modified, relative in found[: args.top]:
         print(f"{datetime.fromtimestamp(modified):%Y-%m-%d %H:%M}  {relative}")
-    print(f"{len(found)} file(s) changed in the last {args.days:g} day(s)")
+    print(f"{len(found)} file(s) changed in the last {args.days} day(s)")
     return 0
 
 
