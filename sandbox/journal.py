@@ -1,7 +1,7 @@
 """Apply a plan to the real files, undo it, and recover from a crash in between.
 
 Every change becomes a short list of steps whose effect can be seen on disk and
-reversed: `stage` (write new content into a private area), `rename` (never over an
+reversed: `stage` (put new content into a private area), `rename` (never over an
 existing path), `mkdir` and `rmdir`. Nothing is ever overwritten or unlinked: what a
 plan replaces or deletes is renamed into the run's trash area, on the same
 filesystem as the file. The journal is append-only JSON lines:
@@ -63,7 +63,7 @@ def apply(plan: Plan, run_dir: Path) -> None:
         areas: dict[str, Path] = {}
         steps = _apply_steps(plan, run_dir, areas)
         private = [str(run_dir), *(str(a) for a in areas.values())]
-        _run(run_dir / APPLY, {"begin": "apply", "run": run_dir.name, "private": private}, steps)
+        _run_or_roll_back(run_dir / APPLY, {"begin": "apply", "run": run_dir.name, "private": private}, steps)
 
 
 def undo(run_dir: Path, force: bool = False) -> None:
@@ -78,7 +78,7 @@ def undo(run_dir: Path, force: bool = False) -> None:
         if problems and not force:
             raise UndoConflictError(_problems_message("changed since the apply; undo would lose those changes", problems) + " Use --force to undo anyway (the changed files are kept in the run's trash).")
         steps = _undo_steps([e for e in entries if "step" in e], expected)
-        _run(run_dir / UNDO, {"begin": "undo", "run": run_dir.name, "private": entries[0]["private"]}, steps)
+        _run_or_roll_back(run_dir / UNDO, {"begin": "undo", "run": run_dir.name, "private": entries[0]["private"]}, steps)
 
 
 def recover(run_dir: Path) -> str | None:
@@ -217,7 +217,7 @@ def _apply_steps(plan: Plan, run_dir: Path, areas: dict[str, Path]) -> list[dict
             mkdirs.append({"op": "mkdir", "path": full, "mode": c.mode_after, "area": str(area)})
         else:
             new = str(area / f"new-{k}")
-            stage.append(_stage(c, os.path.join(uppers[c.root], c.path), new))
+            stage.append(_stage(c, os.path.join(uppers[c.root], c.path), new, same_filesystem(uppers[c.root], area)))
             if c.kind == "modified":
                 leave += [_rename(full, str(area / f"old-{k}")), _rename(new, full)]
             else:
@@ -276,10 +276,14 @@ def _rename(src: str, dst: str) -> dict:
     return {"op": "rename", "src": src, "dst": dst}
 
 
-def _stage(c: Change, source: str, dst: str) -> dict:
+def _stage(c: Change, source: str, dst: str, same_fs: bool) -> dict:
+    """Put the new content beside its destination: the layer's file itself when it
+    is on the same filesystem (the layer is discarded after the apply), else a copy."""
     step = {"op": "stage", "src": source, "dst": dst, "mode": c.mode_after}
     if c.type == "symlink":
         step["link"] = c.link_after
+    elif same_fs:
+        step["move"] = True
     if os.geteuid() == 0:  # root applying for someone: the files stay theirs
         st = os.lstat(os.path.join(c.root, c.path) if c.kind == "modified" else c.root)
         step["owner"] = [st.st_uid, st.st_gid]
@@ -289,6 +293,18 @@ def _stage(c: Change, source: str, dst: str) -> dict:
 # ---------------------------------------------------------------- running steps
 
 
+def _run_or_roll_back(journal: Path, header: dict, steps: list[dict]) -> None:
+    """A step that fails (disk full, permission denied) undoes the steps before it."""
+    try:
+        _run(journal, header, steps)
+    except BaseException as e:
+        if pending(journal):
+            _roll_back(journal)
+        if isinstance(e, OSError):
+            raise JournalError(f"{header['begin']} of run {header['run']} failed and was rolled back: {e}") from e
+        raise
+
+
 def _run(journal: Path, header: dict, steps: list[dict]) -> None:
     """Journal every intent durably, do the steps, then commit with the new stamps."""
     numbered = [{"step": n, **s} for n, s in enumerate(steps, 1)]
@@ -296,8 +312,14 @@ def _run(journal: Path, header: dict, steps: list[dict]) -> None:
     with open(journal, "w", encoding="utf-8") as log:
         _append(log, [header, *numbered])
         _maybe_fault(fault, 0)
+        unsynced: set[str] = set()
         for step in numbered:
+            if step["op"] != "stage" and unsynced:
+                _syncfs(unsynced)  # staged content is durable before any of it is renamed into place
+                unsynced.clear()
             _do(step)
+            if step["op"] == "stage":
+                unsynced.add(os.path.dirname(step["dst"]))
             _maybe_fault(fault, step["step"])
             log.write(json.dumps({"done": step["step"]}) + "\n")
             log.flush()
@@ -322,13 +344,15 @@ def _write_staged(step: dict) -> None:
     dst = step["dst"]
     if "link" in step:
         os.symlink(step["link"], dst)
+    elif step.get("move"):
+        rename_noreplace(step["src"], dst)
+        os.chmod(dst, step["mode"])
     else:
         fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
             with open(step["src"], "rb") as src:
                 _copy_fd(src.fileno(), fd)
             os.fchmod(fd, step["mode"])
-            os.fsync(fd)
         finally:
             os.close(fd)
         shutil.copystat(step["src"], dst, follow_symlinks=False)
@@ -379,7 +403,9 @@ def _took_effect(step: dict) -> bool:
 
 def _reverse(step: dict) -> None:
     op = step["op"]
-    if op == "stage":
+    if op == "stage" and step.get("move"):
+        rename_noreplace(step["dst"], step["src"])
+    elif op == "stage":
         os.unlink(step["dst"])
     elif op == "rename":
         rename_noreplace(step["dst"], step["src"])
@@ -438,6 +464,18 @@ def _fsync_parents(steps: list[dict]) -> None:
             continue
         try:
             os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _syncfs(folders: set[str]) -> None:
+    """One syncfs(2) per filesystem instead of an fsync per staged file: far cheaper
+    for many files, with the same guarantee for the renames that follow."""
+    for folder in folders:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if _libc.syncfs(fd) != 0:
+                raise OSError(ctypes.get_errno(), f"syncfs {folder}")
         finally:
             os.close(fd)
 

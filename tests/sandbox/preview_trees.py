@@ -77,8 +77,9 @@ def snapshot(root: Path) -> dict:
     return out
 
 
-def without_mtimes(snap: dict) -> dict:
-    return {k: v[:3] if v[0] == "file" else v for k, v in snap.items()}
+def without_mtimes(snap: dict, hide: str | None = None) -> dict:
+    """`snap` less file mtimes (and less entries under a top-level name starting with `hide`)."""
+    return {k: v[:3] if v[0] == "file" else v for k, v in snap.items() if not (hide and k.startswith(hide))}
 
 
 def expected_after(root: Path, tmp: Path, script: str = MUTATE) -> dict:
