@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from test_model_logits import prompt_ids
+from tiny_models import prompt_ids
 
 from toolsmith.core.engine import LLM, AsyncEngine, Engine, EngineDeadError, RequestError, SamplingParams
 from toolsmith.core.engines import backends

@@ -7,7 +7,7 @@ import shutil
 import pytest
 import tiny_models
 import torch
-from test_model_logits import prompt_ids
+from tiny_models import prompt_ids
 
 from toolsmith.core.engine import LLM, LLMEngine, ModelLoadError, RequestError, SamplingError, SamplingParams
 from toolsmith.core.errors import ToolsmithError

@@ -1,17 +1,14 @@
 """The engine computes the same logits and greedy tokens as Hugging Face transformers."""
 
 import pytest
-import torch
 import tiny_models
+import torch
+from tiny_models import hf_logits, prompt_ids
 
 from toolsmith.core.engine import LLM, LLMEngine, SamplingParams
 from toolsmith.core.engine.request import Request
 
 VARIANTS = list(tiny_models.VARIANTS)
-
-
-def prompt_ids(n: int, seed: int = 1, vocab: int = tiny_models.VOCAB) -> list[int]:
-    return torch.randint(0, vocab, (n,), generator=torch.Generator().manual_seed(seed)).tolist()
 
 
 def engine_logits(engine: LLMEngine, ids: list[int], chunk: int) -> torch.Tensor:
@@ -27,11 +24,6 @@ def engine_logits(engine: LLMEngine, ids: list[int], chunk: int) -> torch.Tensor
         req.num_computed_tokens += n
     engine.kv.free(req)
     return torch.cat(rows)
-
-
-def hf_logits(model, ids: list[int]) -> torch.Tensor:
-    with torch.no_grad():
-        return model(torch.tensor([ids])).logits[0]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

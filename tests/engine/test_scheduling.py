@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from test_model_logits import hf_logits, prompt_ids
+from tiny_models import hf_logits, prompt_ids
 
 from toolsmith.core.engine import LLM, LLMEngine, SamplingParams
 

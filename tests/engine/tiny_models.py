@@ -72,3 +72,12 @@ def build(folder: Path, variant: str, seed: int = 0, **config_overrides):
     model.save_pretrained(folder, safe_serialization=True)
     write_tokenizer(folder, vocab_size=VOCAB)
     return model
+
+
+def prompt_ids(n: int, seed: int = 1, vocab: int = VOCAB) -> list[int]:
+    return torch.randint(0, vocab, (n,), generator=torch.Generator().manual_seed(seed)).tolist()
+
+
+def hf_logits(model, ids: list[int]) -> torch.Tensor:
+    with torch.no_grad():
+        return model(torch.tensor([ids])).logits[0]
