@@ -11,8 +11,9 @@ from .launcher import (
 )
 from .layers import LayerStatus
 from .policy import Overlay, Policy
+from .tool_policy import tool_policy
 
 __all__ = [
     "ExecResult", "LayerStatus", "Overlay", "Policy", "SandboxError", "SandboxUnavailable",
-    "Usage", "check_layers", "execute", "overlay_mode",
+    "Usage", "check_layers", "execute", "overlay_mode", "tool_policy",
 ]

@@ -3,8 +3,8 @@
 The other tests run as root (as CI does), where the launcher drops to uid 65534 by
 itself. Here the whole launcher runs as uid 65534 from the start, the way a user runs
 toolsmith. That uid cannot read this checkout or its venv when they live in root's home
-(as on CI), so the test copies the two packages the launcher needs (and pluggy, which
-`toolsmith.core` imports) to a folder it can read, and uses the system interpreter.
+(as on CI), so the test copies the two packages the launcher needs, and the
+libraries they import, to a folder it can read, and uses the system interpreter.
 """
 
 import json
@@ -13,8 +13,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import msgspec
+import platformdirs
 import pluggy
 import pytest
+import tomli_w
 from escape_harness import ROOT, make_world, remove_world
 
 import toolsmith.core
@@ -46,7 +49,8 @@ def test_a_normal_user_gets_every_layer(tmp_path):
         ignore = shutil.ignore_patterns("__pycache__")
         shutil.copytree(Path(toolsmith.core.__file__).parent, package / "core", ignore=ignore)
         shutil.copytree(Path(toolsmith.sandbox.__file__).parent, package / "sandbox", ignore=ignore)
-        shutil.copytree(Path(pluggy.__file__).parent, shim / "pluggy", ignore=ignore)
+        for library in (pluggy, msgspec, platformdirs, tomli_w):
+            shutil.copytree(Path(library.__file__).parent, shim / library.__name__, ignore=ignore)
         for folder, dirs, files in os.walk(shim):
             os.chmod(folder, 0o755)
         paths = {"inbox": str(world.inbox), "outbox": str(world.outbox), "secret": str(world.secret())}
