@@ -229,7 +229,7 @@ def run(quick: bool, log) -> dict:
             )
             if name in online_dtypes:
                 requests = workload(12 if quick else 32)
-                ours_online = engine_online(LLMEngine(folder, dtype=name, max_num_seqs=16), requests)
+                ours_online = engine_online(LLMEngine(folder, dtype=name, max_num_seqs=32), requests)
                 static = hf_online(hf, requests, batch_size=8)
                 sequential = hf_online(hf, requests, batch_size=1)
                 r |= {

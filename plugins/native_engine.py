@@ -10,8 +10,11 @@ from toolsmith.core import hookimpl
 from toolsmith.core.engines import Backend
 
 
-def create(model: str, device: str = "auto", dtype: str = "auto", **options):
-    """An AsyncEngine (satisfies toolsmith.core.engine.Engine) serving the model folder `model`."""
+def create(model: str, device: str = "auto", dtype: str = "auto", url: str = "", **options):
+    """An AsyncEngine (satisfies toolsmith.core.engine.Engine) serving the model folder `model`.
+
+    `url` belongs to remote backends and is ignored here; other options go to LLMEngine.
+    """
     from toolsmith.core.engine import AsyncEngine
     from toolsmith.core.engine.errors import ModelLoadError
 
