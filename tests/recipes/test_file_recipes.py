@@ -128,13 +128,14 @@ def test_extract_archives_safely(tmp_path, run_tool):
 def test_clean_up_file_names(tmp_path, run_tool):
     (tmp_path / "Résumé (final) copy!!.PDF").write_text("cv")
     (tmp_path / "already-clean.txt").write_text("ok")
+    (tmp_path / "照片 2024 #1.JPG").write_text("photo")
     before = snapshot(tmp_path)
     run_tool("clean-up-file-names", tmp_path, "--dry-run")
     assert snapshot(tmp_path) == before
     run_tool("clean-up-file-names", tmp_path)
-    assert names(tmp_path) == {"Resume-final-copy.pdf", "already-clean.txt"}
+    assert names(tmp_path) == {"Resume-final-copy.pdf", "already-clean.txt", "照片-2024-1.jpg"}
     run_tool("clean-up-file-names", tmp_path, "--lowercase", "--separator", "_")
-    assert names(tmp_path) == {"resume-final-copy.pdf", "already-clean.txt"}
+    assert names(tmp_path) == {"resume-final-copy.pdf", "already-clean.txt", "照片-2024-1.jpg"}
 
 
 def test_lowercase_extensions_never_overwrites(tmp_path, run_tool):

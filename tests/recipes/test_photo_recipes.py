@@ -29,6 +29,9 @@ def test_rename_photos_by_date(tmp_path, run_tool):
     assert sorted(snapshot(tmp_path).values()) == contents  # renamed, never rewritten
     assert exif_date(tmp_path / "2023-01-02_03-04-05.jpeg") == "2023:01:02 03:04:05"
 
+    bad = run_tool("rename-photos-by-date", tmp_path, "--format", "%Y/%m", check=False)
+    assert bad.returncode == 2 and "does not make a file name" in bad.stderr
+
     again = run_tool("rename-photos-by-date", tmp_path)
     assert names(tmp_path) == {
         "2024-07-14_15-30-12.jpg", "2024-07-14_15-30-12-1.jpg", "2023-01-02_03-04-05.jpeg", "scan.jpg", "notes.txt"
@@ -79,6 +82,8 @@ def test_resize_images_makes_smaller_copies_and_keeps_exif(tmp_path, run_tool):
     assert exif_date(tmp_path / "resized" / "wide.jpg") == "2024:01:01 00:00:00"
     with Image.open(tmp_path / "wide.jpg") as original:
         assert original.size == (400, 200)
+    refused = run_tool("resize-images", tmp_path, "--output", tmp_path, check=False)
+    assert refused.returncode == 2 and "originals would be overwritten" in refused.stderr
 
 
 def test_convert_images_png_to_jpg_on_white(tmp_path, run_tool):
@@ -136,6 +141,8 @@ def test_images_to_pdf_in_natural_order(tmp_path, run_tool):
 def test_strip_photo_metadata_removes_gps_and_dates(tmp_path, run_tool):
     photo(tmp_path / "beach.jpg", "2024:07:14 15:30:12", size=(80, 60), gps=True)
     Image.new("RGB", (8, 8)).save(tmp_path / "clean.png")
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/></x:xmpmeta>'
+    Image.new("RGB", (8, 8)).save(tmp_path / "tagged.jpg", xmp=xmp, comment=b"taken at home")
     before = snapshot(tmp_path)
     preview = run_tool("strip-photo-metadata", tmp_path, "--dry-run")
     assert snapshot(tmp_path) == before
@@ -145,4 +152,6 @@ def test_strip_photo_metadata_removes_gps_and_dates(tmp_path, run_tool):
         assert image.size == (80, 60)
         assert not image.getexif()
         assert not image.getexif().get_ifd(IFD.GPSInfo)
-    assert names(tmp_path) == {"beach.jpg", "clean.png"}
+    with Image.open(tmp_path / "tagged.jpg") as image:
+        assert "xmp" not in image.info and "comment" not in image.info
+    assert names(tmp_path) == {"beach.jpg", "clean.png", "tagged.jpg"}

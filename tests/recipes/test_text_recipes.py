@@ -82,12 +82,14 @@ def test_find_and_replace_skips_binary_files(tmp_path, run_tool):
     letter.write_text("Acme Corp thanks you. acme corp!\n")
     blob = tmp_path / "logo.bin"
     blob.write_bytes(b"Acme Corp\0\x01")
+    (tmp_path / "link.txt").symlink_to("docs/letter.txt")
     before = snapshot(tmp_path)
     preview = run_tool("find-and-replace", tmp_path, "--find", "Acme Corp", "--replace", "Zenith Ltd", "--dry-run")
     assert snapshot(tmp_path) == before and "would replace 1 in" in preview.stdout
     run_tool("find-and-replace", tmp_path, "--find", "Acme Corp", "--replace", "Zenith Ltd", "--ignore-case")
     assert letter.read_text() == "Zenith Ltd thanks you. Zenith Ltd!\n"
     assert blob.read_bytes() == b"Acme Corp\0\x01"
+    assert (tmp_path / "link.txt").is_symlink()
     run_tool("find-and-replace", letter, "--find", r"(\w+) Ltd", "--replace", r"\1 Group", "--regex")
     assert letter.read_text() == "Zenith Group thanks you. Zenith Group!\n"
 

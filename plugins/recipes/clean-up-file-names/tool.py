@@ -13,8 +13,10 @@ from pathlib import Path
 
 
 def clean(stem: str, separator: str, lowercase: bool) -> str:
-    ascii_text = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
-    text = re.sub(r"[^A-Za-z0-9._-]+", separator, ascii_text)
+    """Accents dropped (é -> e), letters of every script kept, anything else becomes the separator."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", stem) if not unicodedata.combining(c))
+    plain = unicodedata.normalize("NFC", plain)
+    text = "".join(c if c.isalnum() or c in "._-" else separator for c in plain)
     text = re.sub(rf"[{re.escape(separator)}]{{2,}}", separator, text).strip(separator + ".")
     return text.lower() if lowercase else text
 

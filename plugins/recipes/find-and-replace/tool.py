@@ -15,7 +15,10 @@ from pathlib import Path
 def files_under(path: Path, glob: str) -> list[Path]:
     if path.is_file():
         return [path]
-    return sorted(p for p in path.rglob(glob) if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))
+    return sorted(
+        p for p in path.rglob(glob)
+        if p.is_file() and not p.is_symlink() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+    )
 
 
 def read_text(path: Path) -> str | None:

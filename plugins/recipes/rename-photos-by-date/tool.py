@@ -56,6 +56,9 @@ def main(argv=None):
 
     if not args.folder.is_dir():
         parser.error(f"{args.folder} is not a folder")
+    sample = datetime(2000, 1, 2, 3, 4, 5).strftime(args.format)
+    if not sample.strip(". ") or "/" in sample or "\0" in sample:
+        parser.error(f"--format {args.format!r} does not make a file name (it gives {sample!r})")
     files = sorted(args.folder.rglob("*") if args.recursive else args.folder.iterdir())
     renamed = skipped = undated = 0
     for path in files:

@@ -44,6 +44,8 @@ def main(argv=None):
     if args.max_size < 1:
         parser.error("--max-size must be at least 1")
     output = args.output or args.folder / "resized"
+    if output.resolve() == args.folder.resolve():
+        parser.error("--output must be another folder: the originals would be overwritten")
     done = failed = 0
     for path in sorted(args.folder.iterdir()):
         if not path.is_file() or path.suffix.lower() not in IMAGE_SUFFIXES:

@@ -1,4 +1,4 @@
-"""Remove EXIF metadata (GPS location, camera, dates) from photos before sharing them.
+"""Remove EXIF metadata (GPS location, camera, dates), XMP and comments from photos before sharing them.
 
 Photos are rewritten in place, through a temporary file and one rename, so a
 failure never leaves a half-written photo. JPEGs keep their original compression
@@ -17,8 +17,11 @@ PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff"}
 ORIENTATION = 0x0112
 
 
+METADATA = ("exif", "xmp", "XML:com.adobe.xmp", "comment")
+
+
 def has_metadata(image: Image.Image) -> bool:
-    return bool(image.getexif()) or "exif" in image.info
+    return bool(image.getexif()) or any(key in image.info for key in METADATA)
 
 
 def strip(path: Path) -> None:
@@ -33,6 +36,8 @@ def strip(path: Path) -> None:
             else:
                 clean = image
                 options = {"quality": "keep"} if fmt == "JPEG" else {}
+            if fmt == "JPEG":
+                options["comment"] = b""
             clean.save(partial, format=fmt, exif=b"", **options)
         os.replace(partial, path)
     finally:
