@@ -259,6 +259,9 @@ def _run(config: dict, policy: Policy, capture: bool, stdin: bytes | None, statu
             stdin=subprocess.PIPE if stdin is not None else (subprocess.DEVNULL if capture else None),
             stdout=stream, stderr=stream, pass_fds=(status_w,), start_new_session=True, env={},
         )
+    except OSError:
+        os.close(status_r)
+        raise
     finally:
         os.close(status_w)
     if stdin is not None:

@@ -59,6 +59,38 @@ def test_allowed_reads_and_writes_work(world):
     assert (world.outbox / "sub").stat().st_uid == TOOL_UID
 
 
+def test_a_single_file_can_be_granted_without_its_folder(world):
+    (world.inbox / "notes.txt").write_text("notes\n")
+    world.before = world.snapshot()
+    got = world.report(
+        """
+        attempt("file", lambda: open(ARGS[0]).read())
+        attempt("beside_file", lambda: open(ARGS[1]).read())
+        done()
+        """, world.inbox / "data.txt", world.inbox / "notes.txt", read_paths=[str(world.inbox / "data.txt")],
+    )
+    assert got == {"file": "ok: input data\n", "beside_file": "ENOENT"}
+
+
+def test_a_write_folder_inside_a_read_folder_is_the_only_writable_part(world):
+    results = world.inbox / "results"
+    results.mkdir()
+    os.chown(results, TOOL_UID, TOOL_UID)
+    world.before = world.snapshot()
+    got = world.report(
+        """
+        attempt("inner", lambda: open(ARGS[0] + "/out.txt", "w").write("done"))
+        attempt("outer", lambda: open(ARGS[1] + "/out.txt", "w").write("done"))
+        done()
+        """, results, world.inbox, write_paths=[str(results)],
+    )
+    assert got == {"inner": "ok: 4", "outer": "EROFS"}
+    assert (results / "out.txt").read_text() == "done"
+    after = world.snapshot()
+    assert set(after) - set(world.before) == {str(results / "out.txt")}
+    world.before = after
+
+
 def test_network_is_reachable_only_when_the_policy_allows_it(world):
     server = listener()
     port = server.getsockname()[1]
