@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from tokenizers import Tokenizer as HFTokenizer
 from tokenizers import decoders, models, pre_tokenizers, trainers
 
-from tests.engine.fixtures import write_tokenizer
+from fixtures import write_tokenizer
 from toolsmith.core.engine.detokenizer import IncrementalDetokenizer
 from toolsmith.core.engine.tokenizer import Tokenizer
 

@@ -6,7 +6,7 @@ import shutil
 import pytest
 from transformers import AutoTokenizer
 
-from tests.engine.fixtures import BOS_TOKEN, EOS_TOKEN, SPECIAL_TOKENS, write_tokenizer
+from fixtures import BOS_TOKEN, EOS_TOKEN, SPECIAL_TOKENS, write_tokenizer
 from toolsmith.core.engine.tokenizer import Tokenizer, TokenizerError
 
 MULTILINGUAL = [
