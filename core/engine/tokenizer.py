@@ -103,6 +103,10 @@ class Tokenizer:
         except Exception as e:  # the template is foreign code: any failure is a bad template or bad messages
             raise TokenizerError(f"the chat template failed: {type(e).__name__}: {e}") from e
 
+    def encode_chat(self, messages: list[dict], add_generation_prompt: bool = True, **extra: Any) -> list[int]:
+        """Token ids of the rendered chat; the template writes its own BOS, so none is added (as HF does)."""
+        return self.encode(self.apply_chat_template(messages, add_generation_prompt, **extra), add_special_tokens=False)
+
 
 def _read_json(path: Path) -> dict:
     """The object in an optional JSON file; {} when the file does not exist."""

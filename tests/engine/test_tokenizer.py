@@ -119,6 +119,17 @@ def test_chat_template_renders_like_transformers(model_folder, conversation, add
     assert expected.startswith("<|im_start|>system\n")  # the template ran, with trim_blocks/lstrip_blocks
 
 
+def test_chat_token_ids_match_transformers_with_a_single_bos(tmp_path):
+    write_tokenizer(tmp_path, add_bos_token=True)
+    edit_config(tmp_path, chat_template="{{ bos_token }}{% for m in messages %}{{ m.content }}\n{% endfor %}")
+    tokenizer = Tokenizer.from_folder(tmp_path)
+    expected = AutoTokenizer.from_pretrained(tmp_path).apply_chat_template(
+        CONVERSATIONS[1], tokenize=True, return_dict=False, add_generation_prompt=True
+    )
+    assert tokenizer.encode_chat(CONVERSATIONS[1]) == expected
+    assert expected.count(tokenizer.bos_token_id) == 1
+
+
 TOOLS_TEMPLATE = """\
 {{ bos_token }}
 {%- if tools %}
