@@ -1,11 +1,11 @@
 """Streaming text for generated tokens: complete characters only, stop strings cut out.
 
-Each push decodes only a small window of recent tokens (prefix and read offsets, as
-vLLM and TGI do): ``ids[prefix:read]`` is text already emitted, kept as context so the
-decoder handles spaces and byte merges exactly as a full decode would, and the new
-text is whatever ``ids[prefix:]`` adds to it.  When the window's text ends in U+FFFD,
-the last token ended inside a multi-byte character, so nothing is emitted until a
-later token completes it.
+Each push decodes only a small window of recent tokens (the prefix/read offsets of
+vLLM and TGI): the tokens last taken in stay as context, so the decoder handles spaces
+and byte merges exactly as a full decode would, and the new text is whatever the newer
+tokens add to the context's text.  When the window's text ends in U+FFFD, the last
+token ended inside a multi-byte character, so nothing is emitted until a later token
+completes it.
 
 Given the prompt, its last few tokens start the window, so the first generated
 token decodes as a continuation (SentencePiece tokenizers drop a leading space only
@@ -37,11 +37,10 @@ class IncrementalDetokenizer:
         self.stop = [s for s in stop if s]
         self.skip_special_tokens = skip_special_tokens
         self.stopped = False
-        self._ids = list(prompt_ids or [])[-_PROMPT_CONTEXT:]  # prompt context, then generated tokens
+        self._ids = list(prompt_ids or [])[-_PROMPT_CONTEXT:]  # the window: context, then new tokens
         if self._decode(self._ids).endswith(_INCOMPLETE):
             self._ids = []  # a prompt cut inside a character is no usable context
-        self._prefix = 0  # ids[prefix:read] decode to text already taken in, the context for new tokens
-        self._read = len(self._ids)
+        self._read = len(self._ids)  # ids[:read] is the context, text already taken in
         self._released: list[str] = []  # pieces handed out; their concatenation is ``text``
         self._held = ""  # decoded text not yet handed out: it may begin a stop string
 
@@ -68,11 +67,12 @@ class IncrementalDetokenizer:
         """Text the tokens after ``read`` add, or None while they end inside a character."""
         if self._read == len(self._ids):
             return ""
-        context = self._decode(self._ids[self._prefix : self._read])
-        text = self._decode(self._ids[self._prefix :])
+        context = self._decode(self._ids[: self._read])
+        text = self._decode(self._ids)
         if text.endswith(_INCOMPLETE) and not final:
             return None
-        self._prefix, self._read = self._read, len(self._ids)
+        del self._ids[: self._read]  # the tokens just taken in are the next context
+        self._read = len(self._ids)
         return text[len(context) :]
 
     def _decode(self, ids: list[int]) -> str:
