@@ -326,6 +326,7 @@ def enter_namespaces(cfg):
     for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
         with open(f"/proc/self/{name}", "w") as f:
             f.write(text)
+    prctl(PR_SET_DUMPABLE, 0)  # PID 1 keeps its capabilities: nothing may attach to it (exec resets this)
     net = "" if cfg["network"] else "network, "
     return f"user ({uid} mapped to itself), mount, {net}pid, ipc, uts, cgroup"
 

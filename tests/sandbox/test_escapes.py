@@ -579,7 +579,7 @@ def test_shell_and_subprocesses_inherit_every_layer(world):
         RESULTS["system"] = os.system(f"cat {ARGS[0]} > {stolen} 2>/dev/null")
         done_ = subprocess.run(["/bin/sh", "-c", f"cat {ARGS[0]}"], capture_output=True)
         RESULTS["sh"] = done_.stdout.decode()
-        status = subprocess.run(["grep", "-E", "^(Seccomp|NoNewPrivs|Uid):", "/proc/self/status"],
+        status = subprocess.run(["grep", "-E", "^(Seccomp|NoNewPrivs|Uid|CapEff|CapPrm):", "/proc/self/status"],
                                 capture_output=True, text=True).stdout
         RESULTS["status"] = status
         done()
@@ -589,6 +589,7 @@ def test_shell_and_subprocesses_inherit_every_layer(world):
     assert (world.outbox / "stolen").read_bytes() == b""
     assert "Seccomp:\t2" in got["status"] and "NoNewPrivs:\t1" in got["status"]
     assert "Uid:\t0" not in got["status"]
+    assert "CapEff:\t0000000000000000" in got["status"] and "CapPrm:\t0000000000000000" in got["status"]
 
 
 def test_the_sandbox_has_its_own_hostname_and_no_sysfs(world):
