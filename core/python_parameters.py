@@ -1,8 +1,9 @@
 """Parameters of a hand-written Python script, read from its argparse calls.
 
 Each `add_argument(...)` call becomes a Parameter. An option keeps the spelling
-of its long flag (`--dry-run` -> name "dry-run"), so the name maps back to the
-exact flag the script accepts; a short-only option uses its `dest=` or letter.
+of its long flag (`--dry-run` -> name "dry-run") and a short-only option its
+letter (`-x` -> "x"), so the name maps back to the exact flag the script
+accepts: `--dry-run`, or `-x` for a one-letter name.
 """
 
 import re
@@ -45,7 +46,7 @@ def _parameter(arguments: Node) -> Parameter | None:
     if action in ("help", "version"):
         return None
     positional = not flags[0].startswith("-")
-    name = _name(flags, _value(options, "dest"), positional)
+    name = _name(flags, positional)
     if name is None:
         return None
     help_text = _value(options, "help")
@@ -69,12 +70,12 @@ def _value(options: dict[str, Node], key: str):
     return literal(options[key]) if key in options else None
 
 
-def _name(flags: list[str], dest, positional: bool) -> str | None:
+def _name(flags: list[str], positional: bool) -> str | None:
     if positional:
         name = flags[0]
     else:
         long = next((flag for flag in flags if flag.startswith("--")), None)
-        name = long[2:] if long else dest if isinstance(dest, str) else flags[0].lstrip("-")
+        name = long[2:] if long else flags[0].lstrip("-")
     return name if _NAME.fullmatch(name) else None
 
 

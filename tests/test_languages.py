@@ -192,7 +192,7 @@ def main():
     p.parse_args()
 """
     assert get_language("python").infer_parameters(source) == [
-        Parameter(name="source", kind="file", help="data", access="read"),
+        Parameter(name="i", kind="file", help="data", access="read"),
         Parameter(name="report", kind="file", help="where the report goes", access="write", positional=True,
                   required=True),
         Parameter(name="x", kind="string", help="exclude pattern", multiple=True),
