@@ -81,6 +81,7 @@ SYNONYMS = [
     "thumbnail thumb thumbs preview previews icon",
     "eol newline newlines linebreak linebreaks crlf lf dos unix carriage",
     "replace substitute swap",
+    "backup sync synchronize synchronise mirror",
     "bulk batch mass",
     "prefix start begin beginning",
     "flatten flat unnest collapse",

@@ -1,7 +1,9 @@
 """File and folder recipes run as real programs on trees made here."""
 
+import csv
 import hashlib
 import os
+import shutil
 import tarfile
 import time
 import zipfile
@@ -212,3 +214,61 @@ def test_split_and_join_round_trip(tmp_path, run_tool):
     assert gap.returncode == 2 and "not consecutive" in gap.stderr and not (tmp_path / "bad").exists()
     clash = run_tool("split-file", big, parts, "--size", "1MB", check=False)
     assert clash.returncode == 2 and "already exists" in clash.stderr
+
+
+def test_folder_sizes_largest_first(tmp_path, run_tool):
+    (tmp_path / "videos" / "2024").mkdir(parents=True)
+    (tmp_path / "videos" / "2024" / "a.mp4").write_bytes(b"v" * 300_000)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_bytes(b"d" * 2000)
+    (tmp_path / "loose.bin").write_bytes(b"l" * 10)
+    lines = run_tool("folder-sizes", tmp_path).stdout.splitlines()
+    assert lines[0].split() == ["293.0", "KB", "1", "file(s)", "videos/"]
+    assert lines[1].split() == ["2.0", "KB", "1", "file(s)", "docs/"]
+    assert lines[2].split()[:4] == ["10", "B", "1", "file(s)"]
+    assert lines[3].split() == ["294.9", "KB", "in", "all"]  # 302010 bytes
+
+
+def test_list_files_to_csv(tmp_path, run_tool):
+    folder = tmp_path / "drive"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "Report.PDF").write_bytes(b"x" * 42)
+    (folder / ".hidden").write_text("secret")
+    stamp = time.mktime((2023, 4, 5, 6, 7, 8, 0, 0, -1))
+    os.utime(folder / "sub" / "Report.PDF", (stamp, stamp))
+    out = folder / "inventory.csv"
+    run_tool("list-files-to-csv", folder, out)
+    with out.open(newline="") as f:
+        assert list(csv.DictReader(f)) == [
+            {"path": "sub/Report.PDF", "name": "Report.PDF", "extension": "pdf", "size_bytes": "42", "modified": "2023-04-05T06:07:08"}
+        ]
+
+
+def test_copy_new_files_never_deletes_or_overwrites_newer_backups(tmp_path, run_tool):
+    source, backup = tmp_path / "work", tmp_path / "backup"
+    (source / "sub").mkdir(parents=True)
+    (source / "new.txt").write_text("new")
+    (source / "sub" / "changed.txt").write_text("version 2")
+    (source / "same.txt").write_text("same")
+    (source / "edited-in-backup.txt").write_text("original")
+    (backup / "sub").mkdir(parents=True)
+    (backup / "sub" / "changed.txt").write_text("v1")
+    (backup / "only-in-backup.txt").write_text("keep")
+    shutil.copy2(source / "same.txt", backup / "same.txt")
+    (backup / "edited-in-backup.txt").write_text("edited later")
+    old, newer = time.time() - 3600, time.time() + 60
+    os.utime(backup / "sub" / "changed.txt", (old, old))
+    os.utime(backup / "edited-in-backup.txt", (newer, newer))
+    before = snapshot(tmp_path)
+    run_tool("copy-new-files", source, backup, "--dry-run")
+    assert snapshot(tmp_path) == before
+    result = run_tool("copy-new-files", source, backup)
+    assert "copied 2 file(s)" in result.stdout and "1 newer in the backup" in result.stdout
+    assert {p: (backup / p).read_text() for p in names(backup)} == {
+        "new.txt": "new", "sub/changed.txt": "version 2", "same.txt": "same",
+        "edited-in-backup.txt": "edited later", "only-in-backup.txt": "keep",
+    }
+    assert (backup / "new.txt").stat().st_mtime == (source / "new.txt").stat().st_mtime
+    assert "copied 0 file(s)" in run_tool("copy-new-files", source, backup).stdout
+    inside = run_tool("copy-new-files", source, source / "sub", check=False)
+    assert inside.returncode == 2 and "must not be inside" in inside.stderr
