@@ -61,7 +61,7 @@ class ExecResult:
     stdout: bytes
     stderr: bytes
     timed_out: bool
-    killed: bool  # ended by a resource limit (memory, CPU time, file size) or SIGKILL
+    killed: bool  # ended by a resource limit (CPU time, file size, captured output) or SIGKILL
     usage: Usage
 
 
@@ -267,7 +267,7 @@ def _run(config: dict, policy: Policy, capture: bool, stdin: bytes | None, statu
     if stdin is not None:
         threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True).start()
     try:
-        streams, timed_out = _collect(proc, status_r, started + policy.timeout)
+        streams, stopped = _collect(proc, status_r, started + policy.timeout, policy.max_output_mb << 20)
     finally:
         _kill(proc)
         os.close(status_r)
@@ -292,9 +292,11 @@ def _run(config: dict, policy: Policy, capture: bool, stdin: bytes | None, statu
             pipe.close()
     usage = Usage(time.monotonic() - started, rusage.ru_utime + rusage.ru_stime, rusage.ru_maxrss)
     code, killed = _ending(messages, wait_status)
-    if timed_out:
+    if stopped == "timeout":
         code, killed = EXIT_TIMEOUT, False
-    return ExecResult(code, out, err, timed_out, killed, usage)
+    elif stopped == "output":
+        code, killed = EXIT_KILLED, True
+    return ExecResult(code, out, err, stopped == "timeout", killed, usage)
 
 
 def _feed(pipe, data: bytes) -> None:
@@ -305,8 +307,10 @@ def _feed(pipe, data: bytes) -> None:
         pass
 
 
-def _collect(proc: subprocess.Popen, status_r: int, deadline: float) -> tuple[dict, bool]:
-    """Read every stream until the run ends; kill the whole run at the deadline."""
+def _collect(proc: subprocess.Popen, status_r: int, deadline: float, output_limit: int) -> tuple[dict, str | None]:
+    """Read every stream until the run ends; kill the whole run at the deadline or when
+    the captured output passes ``output_limit`` bytes. Returns the streams and why the
+    run was stopped ("timeout", "output" or None)."""
     streams = {status_r: bytearray()}
     for pipe in (proc.stdout, proc.stderr):
         if pipe:
@@ -315,34 +319,38 @@ def _collect(proc: subprocess.Popen, status_r: int, deadline: float) -> tuple[di
     selector = selectors.DefaultSelector()
     for fd in [*streams, pidfd]:
         selector.register(fd, selectors.EVENT_READ)
-    open_fds, exited, timed_out, drain_until = set(streams), False, False, None
+    open_fds, exited, stopped, drain_until, captured = set(streams), False, None, None, 0
     try:
         while open_fds or not exited:
             now = time.monotonic()
-            if not exited and not timed_out and now >= deadline:
-                timed_out = True
+            if not exited and not stopped and now >= deadline:
+                stopped = "timeout"
                 _kill(proc)
             if exited and drain_until is None:
                 _kill(proc)  # anything the command left behind outside a pid namespace
                 drain_until = now + 1.0
             if drain_until is not None and now >= drain_until:
                 break
-            wake = drain_until if drain_until else (now + 1.0 if timed_out else deadline)
+            wake = drain_until if drain_until else (now + 1.0 if stopped else deadline)
             for key, _ in selector.select(max(0.0, wake - now)):
                 if key.fd == pidfd:
                     exited = True
                     selector.unregister(pidfd)
                     continue
                 data = os.read(key.fd, 1 << 16)
-                if data:
-                    streams[key.fd] += data
-                else:
+                if not data:
                     selector.unregister(key.fd)
                     open_fds.discard(key.fd)
+                elif key.fd == status_r or captured + len(data) <= output_limit:
+                    streams[key.fd] += data
+                    captured += len(data) if key.fd != status_r else 0
+                elif not stopped:
+                    stopped = "output"
+                    _kill(proc)
     finally:
         selector.close()
         os.close(pidfd)
-    return streams, timed_out
+    return streams, stopped
 
 
 def _kill(proc: subprocess.Popen) -> None:

@@ -25,6 +25,7 @@ class Policy:
     allow_degraded: bool = False
     tmp_mb: int = 256  # the private /tmp (and /dev/shm), a tmpfs
     tmp_inodes: int = 65536
+    max_output_mb: int = 64  # captured stdout + stderr; beyond it the run is killed (exit 137)
 
 
 @dataclass

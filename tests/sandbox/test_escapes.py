@@ -514,6 +514,12 @@ def test_a_huge_output_file_stops_at_the_file_size_limit(world):
     assert (world.outbox / "big").stat().st_size <= 1024 * 1024
 
 
+def test_an_output_flood_is_cut_off_at_the_output_limit(world):
+    result = world.run("while True: sys.stdout.write('x' * 65536)", max_output_mb=1)
+    assert result.killed and result.exit_code == 137 and not result.timed_out
+    assert 0 < len(result.stdout) <= 1024 * 1024
+
+
 def test_an_infinite_loop_is_killed_at_the_timeout(world):
     result = world.run("while True: pass", timeout=1)
     assert result.timed_out and result.exit_code == 124 and not result.killed
