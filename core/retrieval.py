@@ -4,7 +4,9 @@ Each recipe is indexed as one BM25 document built from its name, description,
 phrasings and parameter help. Paraphrases match because words are folded before
 indexing and searching: light stemming (photos -> photo), a hand-made synonym table
 for this domain (picture, pic, jpg -> image; directory -> folder; remove, erase ->
-delete ...), and typo repair (an unknown query word maps to the closest index word).
+delete ...), typo repair (an unknown query word maps to the closest index word),
+and terms for the order formats are named in, so "csv to json" and "json to csv"
+find different recipes.
 
 Why not embeddings: no embedding model ships with Toolsmith and none may be
 downloaded, while a catalog of a few dozen short, hand-written documents is where
@@ -191,7 +193,7 @@ class Index:
 
     def _repair(self, word: str) -> str | None:
         """The index term of the closest vocabulary word, for a misspelt word of 4+ letters."""
-        if len(word) < 4 or word.isdigit():
+        if len(word) < 4:
             return None
         close = difflib.get_close_matches(word, self.vocabulary, n=1, cutoff=0.8)
         term = CONCEPTS.get(close[0], close[0]) if close else None

@@ -2,6 +2,7 @@
 
 import ast
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import RECIPES
@@ -107,3 +108,9 @@ def test_manifest_parameters_match_the_tools_own_arguments(name):
         assert (parameter.positional, parameter.required, parameter.multiple) == (found.positional, found.required, found.multiple)
         if parameter.default is not None:
             assert parameter.default == found.default
+
+
+def test_every_recipe_has_a_fixture_test():
+    here = Path(__file__).parent
+    tests = "".join(path.read_text() for path in here.glob("test_*_recipes.py"))
+    assert [name for name in NAMES if f'run_tool("{name}"' not in tests] == []
