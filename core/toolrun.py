@@ -50,7 +50,7 @@ def parser_for(tool: Tool) -> argparse.ArgumentParser:
         if p.positional:
             parser.add_argument(p.name, **kwargs)
         else:
-            parser.add_argument(f"--{p.name}", dest=p.name, required=p.required, **kwargs)
+            parser.add_argument(option(p), dest=p.name, required=p.required, **kwargs)
     return parser
 
 
@@ -104,11 +104,16 @@ def _render(p: Parameter, items: list) -> list[str]:
     if p.positional:
         return [str(item) for item in items]
     if p.kind == "flag":
-        return [f"--{p.name}"]
+        return [option(p)]
     rendered = []
     for item in items:
-        rendered += [f"--{p.name}", str(item)]
+        rendered += [option(p), str(item)]
     return rendered
+
+
+def option(p: Parameter) -> str:
+    """The flag the tool accepts: `-x` for a one-letter name (argparse short option, getopts)."""
+    return f"-{p.name}" if len(p.name) == 1 else f"--{p.name}"
 
 
 def _outermost(paths: list[str]) -> list[str]:

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         group = build()
-        group.main(args=argv, prog_name="toolsmith", standalone_mode=False)
+        code = group.main(args=argv, prog_name="toolsmith", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(EXIT_ERROR)
@@ -60,4 +60,4 @@ def main(argv: list[str] | None = None) -> None:
             raise
         click.echo(f"error: {type(e).__name__}: {e} (run with --debug for the traceback)", err=True)
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_OK)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)  # ctx.exit(n) comes back as n

@@ -119,3 +119,18 @@ def test_a_failing_tool_changes_nothing(run_cli, tmp_path):
     assert result.returncode == 1 and "exited with code 2" in result.stderr
     assert (target / "keep.txt").read_text() == "precious"
     assert os.listdir(target) == ["keep.txt"]
+
+
+def test_one_letter_options_use_a_single_dash(tmp_path, run_cli):
+    script = tmp_path / "head.py"
+    script.write_text(
+        "import argparse\n\n\ndef main(argv=None):\n    p = argparse.ArgumentParser()\n"
+        "    p.add_argument('input_file')\n    p.add_argument('-n', type=int, default=5)\n"
+        "    p.add_argument('--show-all', action='store_true')\n    a = p.parse_args(argv)\n"
+        "    print(open(a.input_file).read().splitlines()[: a.n])\n\n\nif __name__ == '__main__':\n    main()\n"
+    )
+    assert run_cli("import", script).returncode == 0
+    tool = Library().load("head")
+    assert [p.name for p in tool.manifest.parameters] == ["input_file", "n", "show-all"]
+    inv = invocation(tool, [str(script), "-n", "2", "--show-all"], Path("/"))
+    assert inv.argv[-4:] == [str(script), "-n", "2", "--show-all"]
