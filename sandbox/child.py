@@ -1,8 +1,10 @@
 """The sandbox's child side: apply every isolation layer, then exec the command.
 
-The launcher starts this file as ``python -I -S -B child.py CONFIG_JSON``. It imports
-only the standard library (ctypes for the system calls Python 3.11 lacks), so nothing
-of the host application is loaded next to untrusted code. The steps run in the order
+The launcher starts this file as ``python -I -S -B child.py CONFIG_FD`` (a memfd holding
+the plan as marshal data: any size, no argv limit). It imports only the standard library, and little of it:
+ctypes for the system calls Python 3.11 lacks, no json (its regex machinery would cost
+more start-up time than every layer together). Nothing of the host application is
+loaded next to untrusted code. The steps run in the order
 docs/sandbox.md gives; most are irreversible, and each needs the one before it:
 
   [root only] stage unreachable paths, drop to an unprivileged uid
@@ -10,7 +12,7 @@ docs/sandbox.md gives; most are irreversible, and each needs the one before it:
   -> PID 1 of the new pid namespace: minimal root (binds, tmpfs, fresh /proc), pivot_root
   -> runner: rlimits, Landlock, seccomp, clean env, closed fds -> execve
 
-Protocol with the launcher: JSON lines on the status fd (closed before the exec, so the
+Protocol with the launcher: one Python literal (``repr``) per line on the status fd (closed before the exec, so the
 command cannot write there). ``{"layers": {...}}`` just before the exec; then, from
 PID 1, ``{"exit": N}`` or ``{"signal": N}``. ``{"error": {"layer", "reason"}}`` when a
 required layer is missing and ``{"failure": TEXT}`` when setup broke: the command never
@@ -19,7 +21,7 @@ it, and when PID 1 dies the kernel kills everything in the pid namespace.
 """
 
 import ctypes
-import json
+import marshal
 import os
 import resource  # imported now: after a root start drops privileges its file may be out of reach
 import struct
@@ -100,7 +102,7 @@ class Missing(Exception):
 
 
 def report(message):
-    os.write(STATUS_FD, (json.dumps(message) + "\n").encode())
+    os.write(STATUS_FD, (repr(message) + "\n").encode())
 
 
 def record(cfg, layer, active, detail):
@@ -506,9 +508,18 @@ def init(cfg, fds):
     os._exit(os.WEXITSTATUS(status))
 
 
+def read_all(fd):
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def main():
     global STATUS_FD
-    cfg = json.loads(sys.argv[1])
+    config_fd = int(sys.argv[1])
+    cfg = marshal.loads(read_all(config_fd))
+    os.close(config_fd)
     STATUS_FD = cfg["status_fd"]
     os.set_inheritable(STATUS_FD, False)
     simulate_missing(cfg["simulate_missing"])

@@ -5,8 +5,9 @@ sandbox's filesystem holds, resolves the command, enforces the wall-clock timeou
 reports how the run ended. Nothing here runs untrusted code in this process.
 """
 
+import ast
 import functools
-import json
+import marshal
 import os
 import selectors
 import shutil
@@ -251,19 +252,23 @@ def _child_config(argv: list[str], policy: Policy, overlays: list[Overlay], prob
 def _run(config: dict, policy: Policy, capture: bool, stdin: bytes | None, status: bool = False):
     status_r, status_w = os.pipe()
     config["status_fd"] = status_w
+    plan = os.memfd_create("toolsmith-sandbox-plan")
+    os.write(plan, marshal.dumps(config))
+    os.lseek(plan, 0, os.SEEK_SET)
     stream = subprocess.PIPE if capture else None
     started = time.monotonic()
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-B", str(CHILD), json.dumps(config)],
+            [sys.executable, "-I", "-S", "-B", str(CHILD), str(plan)],
             stdin=subprocess.PIPE if stdin is not None else (subprocess.DEVNULL if capture else None),
-            stdout=stream, stderr=stream, pass_fds=(status_w,), start_new_session=True, env={},
+            stdout=stream, stderr=stream, pass_fds=(status_w, plan), start_new_session=True, env={},
         )
     except OSError:
         os.close(status_r)
         raise
     finally:
         os.close(status_w)
+        os.close(plan)
     if stdin is not None:
         threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True).start()
     try:
@@ -365,8 +370,8 @@ def _messages(raw: bytes) -> list[dict]:
     messages = []
     for line in bytes(raw).splitlines():
         try:
-            message = json.loads(line)
-        except ValueError:
+            message = ast.literal_eval(line.decode())
+        except (ValueError, SyntaxError, UnicodeDecodeError):
             continue
         if isinstance(message, dict):
             messages.append(message)
