@@ -82,6 +82,8 @@ def execute(
     if not argv:
         raise SandboxError("no command given: say what to run after '--'")
     config = _child_config(list(argv), policy, list(overlays), probe=False)
+    if config["drop_to"] is not None and overlays:
+        _give_to_sandbox_uid(overlays)
     return _run(config, policy, capture, stdin)
 
 
@@ -97,15 +99,15 @@ def check_layers() -> list[LayerStatus]:
 
 @functools.cache
 def overlay_mode() -> str:
-    """"overlay" when overlayfs works inside the sandbox here, else "copy" (detected once)."""
+    """Say "overlay" when overlayfs works inside the sandbox here, else "copy" (probed once)."""
     overlay = next(s for s in check_layers() if s.name == "overlayfs")
     return "overlay" if overlay.active else "copy"
 
 
 # ---------------------------------------------------------------- what the sandbox can see
 
-def _real(path: str, what: str, cwd: str | None = None) -> str:
-    full = os.path.realpath(os.path.join(cwd or os.getcwd(), os.path.expanduser(path)))
+def _real(path: str, what: str) -> str:
+    full = os.path.realpath(os.path.expanduser(path))
     if not os.path.exists(full):
         raise SandboxError(f"{what} {path!r} does not exist; create it or fix the path")
     if full == "/":
@@ -160,7 +162,7 @@ def _binds(policy: Policy, overlays: list[Overlay], mode: str) -> list[dict]:
 
 
 def _visible_roots(binds: list[dict]) -> list[str]:
-    return [b["dst"] for b in binds if "src" in b] + ["/tmp"]
+    return [b["dst"] for b in binds if "src" in b]
 
 
 def _sandbox_path(policy: Policy, roots: list[str]) -> list[str]:
@@ -217,13 +219,10 @@ def _child_config(argv: list[str], policy: Policy, overlays: list[Overlay], prob
     if extra:
         binds.append(extra)
     cwd = _real(policy.cwd, "working directory") if policy.cwd else os.getcwd()
-    if not _inside(cwd, roots):
+    if cwd != "/tmp" and not _inside(cwd, roots):
         if policy.cwd:
             raise SandboxError(f"working directory {policy.cwd!r} is not among the read or write paths")
-        cwd = "/tmp"
-    root = os.geteuid() == 0
-    if root and overlays:
-        _give_to_sandbox_uid(overlays)
+        cwd = "/tmp"  # the sandbox's own
     return {
         "executable": command,
         "argv": argv,
@@ -232,7 +231,7 @@ def _child_config(argv: list[str], policy: Policy, overlays: list[Overlay], prob
         "binds": binds,
         "overlays": [{"target": _real(o.target, "overlay target"), "upper": os.path.realpath(o.upper),
                       "work": os.path.realpath(o.work)} for o in overlays] if mode == "overlay" else [],
-        "drop_to": SANDBOX_UID if root else None,
+        "drop_to": SANDBOX_UID if os.geteuid() == 0 else None,
         "network": policy.network,
         "memory_mb": policy.memory_mb,
         "max_file_mb": policy.max_file_mb,
