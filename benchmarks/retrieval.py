@@ -54,6 +54,7 @@ def measure() -> dict:
         "top1_accuracy": round(top1 / len(pairs), 4),
         "top3_accuracy": round(top3 / len(pairs), 4),
         "threshold": retrieval.THRESHOLD,
+        "correct_and_above_threshold": round(sum(x >= retrieval.THRESHOLD for x in correct_scores) / len(pairs), 4),
         "correct_top1_score_min": min(correct_scores, default=0.0),
         "correct_top1_score_median": statistics.median(correct_scores) if correct_scores else 0.0,
         "off_topic_best_scores": off_topic,
@@ -77,7 +78,9 @@ def main(argv=None) -> int:
     print(f"held-out queries: {result['queries']} over {result['recipes']} recipes")
     print(f"top-1 accuracy:   {result['top1_accuracy']:.1%}")
     print(f"top-3 accuracy:   {result['top3_accuracy']:.1%}")
-    print(f"threshold {result['threshold']}: correct top-1 scores min {result['correct_top1_score_min']:.3f}, "
+    print(f"correct and above the threshold {result['threshold']} (what `toolsmith new` uses): "
+          f"{result['correct_and_above_threshold']:.1%}")
+    print(f"correct top-1 scores min {result['correct_top1_score_min']:.3f}, "
           f"median {result['correct_top1_score_median']:.3f}")
     print("off-topic best scores: " + ", ".join(f"{q!r} {s:.3f}" for q, s in result["off_topic_best_scores"].items()))
     print(f"index build {result['index_build_ms']:.1f} ms (catalog load included); per query median "
