@@ -2,19 +2,19 @@
 
 Every change becomes a short list of steps whose effect can be seen on disk and
 reversed: `stage` (put new content into a private area), `rename` (never over an
-existing path), `mkdir` and `rmdir`. Nothing is ever overwritten or unlinked: what a
+existing path) and `mkdir`. Nothing is ever overwritten or unlinked: what a
 plan replaces or deletes is renamed into the run's trash area, on the same
 filesystem as the file. The journal is append-only JSON lines:
 
-    {"begin": "apply", "run": ID}
+    {"begin": "apply", "run": ID, "private": [trash areas]}
     {"step": 1, "op": "rename", "src": ..., "dst": ...}    # every intent, one fsync
     {"done": 1}                                           # after each step
     {"commit": true, "stamps": {...}}                     # fsync'd: the new state holds
     {"rolled_back": true}                                 # written by recovery
 
 A journal without "commit" or "rolled_back" belongs to an interrupted apply (or
-undo): `recover()` reverses, newest first, every step whose effect is present, so
-the files end exactly as they were before. Undo is the same machine run on the
+undo): `recover()` reverses, newest first, the steps that took effect, so the files
+end exactly as they were before. Undo is the same machine run on the
 inverted steps of a committed apply.
 """
 
@@ -57,9 +57,13 @@ class UndoConflictError(JournalError):
 def apply(plan: Plan, run_dir: Path) -> None:
     """Commit `plan` to the real files, or leave them untouched and raise."""
     with locked(run_dir):
+        if committed(run_dir / APPLY):
+            raise JournalError(f"run {run_dir.name} is applied already")
         problems = verify(plan)
         if problems:
-            raise ConcurrentChangeError(_problems_message("changed since the preview; nothing was applied", problems) + " Run the tool again for a fresh preview.")
+            raise ConcurrentChangeError(
+                _problems_message("changed since the preview; nothing was applied", problems) + " Run the tool again for a fresh preview."
+            )
         areas: dict[str, Path] = {}
         steps = _apply_steps(plan, run_dir, areas)
         private = [str(run_dir), *(str(a) for a in areas.values())]
@@ -73,10 +77,15 @@ def undo(run_dir: Path, force: bool = False) -> None:
         commit = next((e for e in entries if "commit" in e), None)
         if commit is None:
             raise JournalError(f"run {run_dir.name} was never applied; nothing to undo")
+        if committed(run_dir / UNDO):
+            raise JournalError(f"run {run_dir.name} is undone already")
         expected = commit["stamps"]
         problems = [f"{path} ({why})" for path, why in _drifted(expected)]
         if problems and not force:
-            raise UndoConflictError(_problems_message("changed since the apply; undo would lose those changes", problems) + " Use --force to undo anyway (the changed files are kept in the run's trash).")
+            raise UndoConflictError(
+                _problems_message("changed since the apply; undo would lose those changes", problems)
+                + " Use --force to undo anyway (the changed files are kept in the run's trash)."
+            )
         steps = _undo_steps([e for e in entries if "step" in e], expected)
         _run_or_roll_back(run_dir / UNDO, {"begin": "undo", "run": run_dir.name, "private": entries[0]["private"]}, steps)
 
@@ -125,8 +134,10 @@ def verify(plan: Plan) -> list[str]:
     """Every reason the real files no longer match what the preview saw."""
     problems: list[str] = []
     vacated = {(c.root, c.old_path or c.path) for c in plan.changes if c.kind in ("deleted", "renamed")}
+    # a folder swapped for a symlink after the preview would redirect the apply elsewhere
+    folders = {os.path.dirname(os.path.join(c.root, rel)) for c in plan.changes for rel in (c.path, c.old_path) if rel}
+    problems += [f"{f} (no longer a plain folder)" for f in sorted(folders) if os.path.realpath(f) != f]
     for c in plan.changes:
-        problems += _unsafe_parents(c)
         if c.kind == "created" or c.kind == "renamed":
             full = os.path.join(c.root, c.path)
             if os.path.lexists(full) and (c.root, c.path) not in vacated:
@@ -148,17 +159,6 @@ def _differs(now: Stamp, then: Stamp, kind: str) -> bool:
     if kind == "dir":  # a folder's size and mtime follow its entries, which the plan checks one by one
         return now.ino != then.ino
     return now != then
-
-
-def _unsafe_parents(c: Change) -> list[str]:
-    """A folder swapped for a symlink after the preview would redirect the apply."""
-    root = os.path.realpath(c.root)
-    out = []
-    for rel in {c.path, c.old_path} - {None}:
-        parent = os.path.dirname(rel)
-        if parent and os.path.realpath(os.path.join(c.root, parent)) != os.path.join(root, parent):
-            out.append(f"{os.path.join(c.root, parent)} (no longer a plain folder)")
-    return out
 
 
 def _drifted(expected: dict[str, list | None]) -> Iterator[tuple[str, str]]:
@@ -244,7 +244,8 @@ def _undo_steps(applied: list[dict], expected: dict[str, list | None]) -> list[d
             steps.append(_rename(dst, src))
         elif step["op"] == "mkdir":
             steps += [aside(os.path.join(step["path"], name), step["area"]) for name in _unexpected_children(step["path"], expected)]
-            steps.append({"op": "rmdir", "path": step["path"], "mode": step["mode"]})
+            # moved, not removed: a rolled-back undo must bring back the same folder (inode)
+            steps.append(_rename(step["path"], os.path.join(step["area"], f"made-{step['step']}")))
     return steps
 
 
@@ -336,8 +337,6 @@ def _do(step: dict) -> None:
     elif op == "mkdir":
         os.mkdir(step["path"], step["mode"])
         os.chmod(step["path"], step["mode"])  # mkdir's mode is filtered by the umask
-    elif op == "rmdir":
-        os.rmdir(step["path"])
 
 
 def _write_staged(step: dict) -> None:
@@ -396,9 +395,7 @@ def _took_effect(step: dict) -> bool:
         return os.path.lexists(step["dst"])
     if op == "rename":
         return os.path.lexists(step["dst"]) and not os.path.lexists(step["src"])
-    if op == "mkdir":
-        return os.path.lexists(step["path"])
-    return not os.path.lexists(step["path"])  # rmdir
+    return os.path.lexists(step["path"])  # mkdir
 
 
 def _reverse(step: dict) -> None:
@@ -409,11 +406,8 @@ def _reverse(step: dict) -> None:
         os.unlink(step["dst"])
     elif op == "rename":
         rename_noreplace(step["dst"], step["src"])
-    elif op == "mkdir":
-        os.rmdir(step["path"])
     else:
-        os.mkdir(step["path"], step["mode"])
-        os.chmod(step["path"], step["mode"])
+        os.rmdir(step["path"])
 
 
 def _stamps(steps: list[dict], private: list[str]) -> dict[str, list | None]:
@@ -423,7 +417,7 @@ def _stamps(steps: list[dict], private: list[str]) -> dict[str, list | None]:
     for step in steps:
         if step["op"] == "rename":
             paths.update((step["src"], step["dst"]))
-        elif step["op"] in ("mkdir", "rmdir"):
+        elif step["op"] == "mkdir":
             paths.add(step["path"])
     return {path: _final_stamp(path) for path in sorted(paths) if not any(path == q or path.startswith(q + os.sep) for q in private)}
 

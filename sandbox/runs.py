@@ -88,16 +88,16 @@ def run(command: list[str], policy: Policy, preview: bool = True) -> RunResult:
     from .launcher import execute
 
     recover()
-    run_dir = _new_run_dir()
-    layers: list[Layer] = []
-    overlays: list[Overlay] = []
     if preview:
         policy = dataclasses.replace(policy, write_paths=_write_roots(policy.write_paths))
-        layers, overlays = _prepare_layers(policy.write_paths, run_dir)
-    result = execute(command, policy, overlays=overlays)
-    plan = None
-    if preview:
-        plan = compute(layers)
+    run_dir = _new_run_dir()
+    try:
+        layers, overlays = _prepare_layers(policy.write_paths, run_dir) if preview else ([], [])
+        result = execute(command, policy, overlays=overlays)
+        plan = compute(layers) if preview else None
+    except BaseException:
+        _remove_tree(run_dir)  # nothing ran, or nothing can be applied: keep no half run
+        raise
     record = RunRecord(
         run_id=run_dir.name,
         command=list(command),
@@ -192,8 +192,8 @@ def _prepare_layers(roots: list[str], run_dir: Path) -> tuple[list[Layer], list[
         upper, work = layer_dir / "upper", layer_dir / "work"
         work.mkdir(parents=True)
         snapshot = None
-        if mode == "copy":
-            snapshot = str(layer_dir / "snapshot")
+        if mode == "copy":  # the record stays outside every folder the sandbox is given
+            snapshot = str(run_dir / "layers" / f"{i}.snapshot")
             prepare_copy(target, str(upper), snapshot)
         else:
             upper.mkdir()
