@@ -141,16 +141,19 @@ def mount(source, target, fstype, flags, data=None):
 
 # ---------------------------------------------------------------- seccomp (BPF)
 
-def bpf_program(rules):
-    """Classic BPF for seccomp: foreign architectures and x32 numbers kill, ``rules`` return their action.
+def bpf_program(rules, guard=True):
+    """Classic BPF for seccomp: ``rules`` return their action, anything else is allowed.
+
+    With ``guard``, foreign architectures (32-bit ``int 0x80``) and x32 numbers kill the
+    process first: the rules name x86_64 numbers only.
 
     rules: (syscall_nr, action, condition); condition is None, ("set", arg, mask) or
     ("eq", arg, [values]) on the low 32 bits of the argument (ioctl numbers are 32-bit,
     so comparing the low word is exactly what the kernel uses).
     """
     ld = lambda off: (BPF_LD_W_ABS, 0, 0, off)  # noqa: E731
-    ins = [ld(4), (BPF_JEQ, 1, 0, AUDIT_ARCH_X86_64), (BPF_RET, 0, 0, RET_KILL_PROCESS),
-           ld(0), (BPF_JGE, 0, 1, X32_SYSCALL_BIT), (BPF_RET, 0, 0, RET_KILL_PROCESS)]
+    ins = [ld(4), (BPF_JEQ, 1, 0, AUDIT_ARCH_X86_64), (BPF_RET, 0, 0, RET_KILL_PROCESS)] if guard else []
+    ins += [ld(0)] + ([(BPF_JGE, 0, 1, X32_SYSCALL_BIT), (BPF_RET, 0, 0, RET_KILL_PROCESS)] if guard else [])
     for nr, action, _ in [r for r in rules if r[2] is None]:
         ins += [(BPF_JEQ, 0, 1, nr), (BPF_RET, 0, 0, action)]
     for nr, action, (op, arg, value) in [r for r in rules if r[2] is not None]:
@@ -169,8 +172,8 @@ class SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def install_filter(rules):
-    code, count = bpf_program(rules)
+def install_filter(rules, guard=True):
+    code, count = bpf_program(rules, guard)
     buf = ctypes.create_string_buffer(code, len(code))
     prog = SockFprog(count, ctypes.cast(buf, ctypes.c_void_p))
     prctl(PR_SET_NO_NEW_PRIVS, 1)
@@ -192,7 +195,7 @@ def simulate_missing(layers):
         rules += [(NR["seccomp"], RET_ERRNO | ENOSYS, None),
                   (NR["prctl"], RET_ERRNO | EINVAL, ("eq", 0, [PR_SET_SECCOMP]))]
     if rules:
-        install_filter(rules)
+        install_filter(rules, guard=False)  # a machine without these layers has no arch guard either
 
 
 def apply_seccomp(cfg, landlock_abi):

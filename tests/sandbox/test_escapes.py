@@ -566,6 +566,29 @@ def test_raw_syscalls_through_ctypes_are_refused(world):
     assert got["unshare_user"] == "EPERM" and got["mount"] == "EPERM" and got["bpf"] == "EPERM"
 
 
+@pytest.mark.parametrize(
+    "program",
+    [
+        # getpid through the 32-bit entry point: mov eax, 20; int 0x80; ret
+        """
+        import mmap
+        code = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+        code.write(bytes.fromhex("b814000000cd80c3"))
+        address = ctypes.addressof(ctypes.c_char.from_buffer(code))
+        print("returned", ctypes.CFUNCTYPE(ctypes.c_int)(address)())
+        """,
+        # getpid (39) with the x32 bit set
+        """
+        print("returned", ctypes.CDLL(None).syscall(0x40000000 | 39))
+        """,
+    ],
+    ids=["int80", "x32"],
+)
+def test_foreign_syscall_abis_kill_the_process(world, program):
+    result = world.run(program)
+    assert result.exit_code == 128 + signal.SIGSYS and b"returned" not in result.stdout
+
+
 def test_nested_namespaces_from_tools_fail(world):
     result = world.run(
         """
