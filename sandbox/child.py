@@ -58,7 +58,7 @@ MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME = 1024, 2048, 1 << 21, 1 
 MNT_DETACH = 2
 ST_NOATIME, ST_NODIRATIME, ST_RELATIME = 1024, 2048, 4096
 
-PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS = 1, 4, 22, 38
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 4, 22, 36, 38
 SECCOMP_MODE_FILTER = 2
 SIGKILL = 9
 
@@ -484,7 +484,11 @@ def run_without_namespaces(cfg):
         cfg["allow_degraded"] = False  # a preview must never write through to the real files
         record(cfg, "filesystem view", False, "a preview needs a mount namespace")
     record(cfg, "filesystem view", False, "needs the namespaces")
-    run_command(cfg, namespaced=False)
+    prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of the command come back here to be reaped and counted
+    runner = os.fork()
+    if runner == 0:
+        run_command(cfg, namespaced=False)
+    supervise(runner)
 
 
 def init(cfg, fds):
@@ -500,14 +504,25 @@ def init(cfg, fds):
     runner = os.fork()
     if runner == 0:
         run_command(cfg, namespaced=True)
+    supervise(runner)
+
+
+def supervise(runner):
+    """Reap until the runner ends, report how it ended and what it used, exit the same way.
+
+    The usage is this process's reaped children's, so it excludes the launcher (whose
+    memory a vfork'ed child would otherwise count as its own peak).
+    """
     while True:
         pid, status = os.waitpid(-1, 0)
         if pid == runner:
             break
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    usage = {"cpu_seconds": used.ru_utime + used.ru_stime, "max_rss_kb": used.ru_maxrss}
     if os.WIFSIGNALED(status):
-        report({"signal": os.WTERMSIG(status)})
+        report({"signal": os.WTERMSIG(status), **usage})
         os._exit(128 + os.WTERMSIG(status))
-    report({"exit": os.WEXITSTATUS(status)})
+    report({"exit": os.WEXITSTATUS(status), **usage})
     os._exit(os.WEXITSTATUS(status))
 
 

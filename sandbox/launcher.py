@@ -275,7 +275,7 @@ def _run(config: dict, policy: Policy, capture: bool, stdin: bytes | None, statu
     finally:
         _kill(proc)
         os.close(status_r)
-    _, wait_status, rusage = os.wait4(proc.pid, 0)
+    _, wait_status = os.waitpid(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(wait_status)
     messages = _messages(streams.pop(status_r))
     if status:
@@ -294,7 +294,7 @@ def _run(config: dict, policy: Policy, capture: bool, stdin: bytes | None, statu
     for pipe in (proc.stdout, proc.stderr):
         if pipe:
             pipe.close()
-    usage = Usage(time.monotonic() - started, rusage.ru_utime + rusage.ru_stime, rusage.ru_maxrss)
+    usage = _usage(messages, time.monotonic() - started)
     code, killed = _ending(messages, wait_status)
     if stopped == "timeout":
         code, killed = EXIT_TIMEOUT, False
@@ -375,6 +375,12 @@ def _messages(raw: bytes) -> list[dict]:
         if isinstance(message, dict):
             messages.append(message)
     return messages
+
+
+def _usage(messages: list[dict], wall: float) -> Usage:
+    """What the command used, as its supervisor counted it (zero if it never started)."""
+    end = next((m for m in messages if "exit" in m or "signal" in m), {})
+    return Usage(wall, float(end.get("cpu_seconds", 0.0)), int(end.get("max_rss_kb", 0)))
 
 
 def _ending(messages: list[dict], wait_status: int) -> tuple[int, bool]:
