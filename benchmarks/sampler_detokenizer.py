@@ -1,6 +1,6 @@
 """Time the engine's sampler and incremental detokenizer on this machine.
 
-Run: ``python benchmarks/sampler_detokenizer.py [--json]``.  Prints the wall-clock and CPU
+Run: ``python benchmarks/sampler_detokenizer.py [--json] [--threads N]``.  Prints the wall-clock and CPU
 time per ``sample`` call for batch sizes and sampling settings at a real vocabulary size
 (Qwen2's 151,936), and detokenizer throughput against re-decoding the whole output after
 every token.  Numbers are only comparable on the same, otherwise idle machine.
@@ -87,7 +87,10 @@ def bench_detokenizer(tokenizer: Tokenizer, ids: list[int]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     results: dict = {"vocab": VOCAB, "threads": torch.get_num_threads(), "sample_ms": {}}
     for setting in SETTINGS:
         for batch in (1, 8, 32):
