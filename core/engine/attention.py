@@ -72,6 +72,15 @@ def write_kv(k_cache: torch.Tensor, v_cache: torch.Tensor, k: torch.Tensor, v: t
     v_cache.view(-1, *v.shape[1:]).index_copy_(0, slots, v)
 
 
+def gather_blocks(cache: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """The blocks of a block table, as one contiguous tensor.
+
+    An embedding lookup over flattened blocks: on CPU it is 3-4x faster than
+    index_select and far faster than advanced indexing for this copy.
+    """
+    return F.embedding(table, cache.view(cache.shape[0], -1))
+
+
 def paged_attention(
     q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, batch: AttentionBatch, window: int | None
 ) -> torch.Tensor:
@@ -89,10 +98,8 @@ def paged_attention(
 def _decode(q, k_cache, v_cache, rows: DecodeRows, window):
     batch, heads, dim = q.shape
     kv_heads = k_cache.shape[2]
-    tables = rows.block_tables
-    # index_select, not advanced indexing: the latter is ~30x slower for this gather on CPU
-    k = k_cache.index_select(0, tables.flatten()).view(batch, -1, kv_heads, dim)  # [B, L, kv_heads, D]
-    v = v_cache.index_select(0, tables.flatten()).view(batch, -1, kv_heads, dim)
+    k = gather_blocks(k_cache, rows.block_tables).view(batch, -1, kv_heads, dim)  # [B, L, kv_heads, D]
+    v = gather_blocks(v_cache, rows.block_tables).view(batch, -1, kv_heads, dim)
     if batch == 1:
         end = rows.ctx_lens[0]
         start = max(0, end - window) if window else 0
@@ -100,22 +107,19 @@ def _decode(q, k_cache, v_cache, rows: DecodeRows, window):
     else:
         mask = rows.window_mask if window else rows.mask
     # The query heads of one KV group act as that group's "query positions":
-    # grouped-query attention without repeating K/V. Plain matmuls beat SDPA's
-    # CPU kernel at one query per head.
-    q = q.view(batch, kv_heads, heads // kv_heads, dim)
-    scores = torch.matmul(q, k.permute(0, 2, 3, 1)).mul_(dim**-0.5)  # [B, kv_heads, group, L]
-    if mask is not None:
-        scores.masked_fill_(~mask, float("-inf"))
-    probs = scores.softmax(dim=-1, dtype=torch.float32).to(q.dtype)  # float32 softmax, as HF
-    out = torch.matmul(probs, v.transpose(1, 2))  # [B, kv_heads, group, D]
+    # grouped-query attention without repeating K/V, and SDPA reads the gathered
+    # K/V through strides instead of copying them into head-major order.
+    out = F.scaled_dot_product_attention(
+        q.view(batch, kv_heads, heads // kv_heads, dim), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask
+    )
     return out.reshape(batch, heads * dim)
 
 
 def _prefill(q, k_cache, v_cache, chunk: PrefillChunk, window):
     q_len, heads, dim = q.shape
     kv_heads = k_cache.shape[2]
-    k = k_cache.index_select(0, chunk.block_table).flatten(0, 1)[: chunk.ctx_len]
-    v = v_cache.index_select(0, chunk.block_table).flatten(0, 1)[: chunk.ctx_len]
+    k = gather_blocks(k_cache, chunk.block_table).view(-1, kv_heads, dim)[: chunk.ctx_len]
+    v = gather_blocks(v_cache, chunk.block_table).view(-1, kv_heads, dim)[: chunk.ctx_len]
     mask = chunk.window_mask if window else chunk.mask
     out = F.scaled_dot_product_attention(
         q.transpose(0, 1)[None],

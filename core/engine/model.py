@@ -101,10 +101,8 @@ class Decoder:
 
 
 def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
-    """As in HF: normalise in float32, cast back, then scale."""
-    if x.dtype == torch.float32:
-        return F.rms_norm(x, weight.shape, weight, eps)
-    return F.rms_norm(x.float(), weight.shape, None, eps).to(x.dtype) * weight
+    """One fused op; it accumulates in float32 like HF (bf16 output may differ from HF's by one rounding)."""
+    return F.rms_norm(x, weight.shape, weight, eps)
 
 
 def rope_inv_freq(cfg: ModelConfig) -> torch.Tensor:
