@@ -3,7 +3,9 @@ exactly as after, never in between, and nobody's edits are overwritten blindly."
 
 import os
 import random
+import shutil
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -177,31 +179,55 @@ for i in range(90):
 """
 
 
-def test_sigkill_at_random_moments_leaves_exactly_before_or_after(tmp_path):
+def test_sigkill_at_random_moments_leaves_exactly_before_or_after(tmp_path, monkeypatch):
     (tmp_path / "root" / "bulk").mkdir(parents=True)
     for i in range(90):
         (tmp_path / "root" / "bulk" / f"{i:03}.txt").write_text(f"file {i}\n" * 100)
     case = Case(tmp_path, script=MANY)
-    start = time.perf_counter()
-    journal.apply(case.plan, case.run_dir)
-    duration = time.perf_counter() - start
-    journal.undo(case.run_dir)
+    upper = Path(case.plan.layers[0].upper)
+    subprocess.run(["cp", "-a", upper, tmp_path / "pristine"], check=True)  # an apply moves the layer's files
+
+    def fresh_run(i: int) -> Path:
+        """Undo restores the previewed state, so the same plan applies again in a new run."""
+        shutil.rmtree(upper)
+        subprocess.run(["cp", "-a", tmp_path / "pristine", upper], check=True)
+        run_dir = tmp_path / "runs" / f"20261126-101502-{i:04x}"
+        run_dir.mkdir()
+        return run_dir
+
+    steps_took = []
+    run_steps = journal._run
+
+    def timed(*args):
+        start = time.perf_counter()
+        run_steps(*args)
+        steps_took.append(time.perf_counter() - start)
+
+    monkeypatch.setattr(journal, "_run", timed)
+    journal.apply(case.plan, fresh_run(999))
+    monkeypatch.undo()
+    journal.undo(tmp_path / "runs" / f"20261126-101502-{999:04x}")
     rng = random.Random(5)
-    seen = {"before": 0, "after": 0}
-    for i in range(20):
-        pid = in_child(journal.apply, case.plan, case.run_dir)
-        time.sleep(rng.uniform(0, duration * 1.2))
+    seen = {"before": 0, "after": 0, "interrupted": 0}
+    for i in range(24):
+        run_dir = fresh_run(i)
+        pid = in_child(journal.apply, case.plan, run_dir)
+        start = time.perf_counter()
+        while not (run_dir / journal.APPLY).exists() and time.perf_counter() - start < 60:
+            time.sleep(0.0002)  # the checks are done; the steps begin
+        time.sleep(rng.uniform(0, steps_took[0] * 1.2))
         os.kill(pid, signal.SIGKILL)
-        exit_code(pid)
-        journal.recover(case.run_dir)
+        assert exit_code(pid) in (0, -signal.SIGKILL)
+        seen["interrupted"] += journal.pending(run_dir / journal.APPLY)
+        journal.recover(run_dir)
         if case.now() == case.before:
             seen["before"] += 1
         else:
             assert without_mtimes(case.now()) == case.after, f"kill {i}: neither before nor after"
             seen["after"] += 1
-            journal.undo(case.run_dir)
+            journal.undo(run_dir)
             assert case.now() == case.before
-    assert seen["before"] > 0  # some kills landed mid-apply and were rolled back
+    assert seen["interrupted"] >= 8 and seen["after"] >= 1, seen  # kills landed mid-apply, and after it
 
 
 def test_a_crash_during_undo_after_every_step_rolls_back_to_the_applied_state(tmp_path):
