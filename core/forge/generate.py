@@ -14,7 +14,8 @@ def stream_deltas(engine, messages: list[dict], settings: ForgeConfig) -> Iterat
     """
     from ..engine.sampling import SamplingParams
 
-    prompt = engine.tokenizer.apply_chat_template(messages, add_generation_prompt=True)
+    # Token ids, not text: encoding rendered text would add a second BOS token.
+    prompt = engine.tokenizer.encode_chat(messages, add_generation_prompt=True)
     params = SamplingParams(temperature=settings.temperature, max_tokens=settings.max_tokens, seed=0)
     loop = asyncio.new_event_loop()
     stream = engine.generate(prompt, params)

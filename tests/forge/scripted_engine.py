@@ -12,9 +12,17 @@ from toolsmith.core.engine.outputs import CompletionOutput, EngineMetrics, Reque
 
 
 class ChatTemplate:
+    """Renders messages as tagged text; token ids are the text's UTF-8 bytes."""
+
     def apply_chat_template(self, messages, add_generation_prompt=True):
         text = "".join(f"<{m['role']}>\n{m['content']}\n" for m in messages)
         return text + ("<assistant>\n" if add_generation_prompt else "")
+
+    def encode_chat(self, messages, add_generation_prompt=True):
+        return list(self.apply_chat_template(messages, add_generation_prompt).encode())
+
+    def decode(self, ids):
+        return bytes(ids).decode()
 
 
 class ScriptedEngine:
@@ -28,7 +36,7 @@ class ScriptedEngine:
         self._ids = itertools.count()
 
     async def generate(self, prompt, params, request_id=None):
-        self.prompts.append(prompt)
+        self.prompts.append(self.tokenizer.decode(prompt))
         reply = self.replies.pop(0)
         request_id = request_id or f"scripted-{next(self._ids)}"
         pieces = [reply[i : i + self.chunk] for i in range(0, len(reply), self.chunk)] or [""]
