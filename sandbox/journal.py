@@ -214,7 +214,7 @@ def _apply_steps(plan: Plan, run_dir: Path, areas: dict[str, Path]) -> list[dict
             if (c.root, os.path.dirname(c.path)) not in deleted_dirs:
                 leave.append(_rename(full, str(area / f"old-{k}")))
         elif c.type == "dir":
-            mkdirs.append({"op": "mkdir", "path": full, "mode": c.mode_after, "area": str(area)})
+            mkdirs.append({"op": "mkdir", "path": full, "mode": c.mode_after, "area": str(area), **_owner(c)})
         else:
             new = str(area / f"new-{k}")
             stage.append(_stage(c, os.path.join(uppers[c.root], c.path), new, same_filesystem(uppers[c.root], area)))
@@ -285,10 +285,16 @@ def _stage(c: Change, source: str, dst: str, same_fs: bool) -> dict:
         step["link"] = c.link_after
     elif same_fs:
         step["move"] = True
-    if os.geteuid() == 0:  # root applying for someone: the files stay theirs
-        st = os.lstat(os.path.join(c.root, c.path) if c.kind == "modified" else c.root)
-        step["owner"] = [st.st_uid, st.st_gid]
-    return step
+    return {**step, **_owner(c)}
+
+
+def _owner(c: Change) -> dict:
+    """Root applying for someone: new files belong to the folder's owner, and
+    modified ones keep theirs (a tool's files would otherwise be root's or nobody's)."""
+    if os.geteuid() != 0:
+        return {}
+    st = os.lstat(os.path.join(c.root, c.path) if c.kind == "modified" else c.root)
+    return {"owner": [st.st_uid, st.st_gid]}
 
 
 # ---------------------------------------------------------------- running steps
@@ -337,6 +343,8 @@ def _do(step: dict) -> None:
     elif op == "mkdir":
         os.mkdir(step["path"], step["mode"])
         os.chmod(step["path"], step["mode"])  # mkdir's mode is filtered by the umask
+        if "owner" in step:
+            os.chown(step["path"], *step["owner"])
 
 
 def _write_staged(step: dict) -> None:

@@ -84,7 +84,8 @@ def test_preview_apply_undo_through_the_sandbox(folder, tmp_path, mode):
     applied = runs.apply(result.run_id)
     assert applied.state == "applied"
     assert without_mtimes(snapshot(folder)) == after
-    assert (folder / "report.txt").stat().st_uid == folder.stat().st_uid  # the folder owner's file
+    owner = folder.stat().st_uid  # new files and folders are the folder owner's, not root's or the sandbox's
+    assert {p.lstat().st_uid for p in folder.rglob("*")} == {owner}
     assert not (runs.runs_dir() / result.run_id / "layers").exists()
 
     undone = runs.undo()
