@@ -1,10 +1,10 @@
 """The sandbox's child side: apply every isolation layer, then exec the command.
 
-The launcher starts this file as ``python -I -S -B child.py CONFIG_FD`` (a memfd holding
-the plan as marshal data: any size, no argv limit). It imports only the standard library, and little of it:
-ctypes for the system calls Python 3.11 lacks, no json (its regex machinery would cost
-more start-up time than every layer together). Nothing of the host application is
-loaded next to untrusted code. The steps run in the order
+The launcher starts this file as ``python -I -S -B child.py CONFIG_FD``: a memfd holding
+the plan as marshal data (any size, no argv limit). It imports only the standard
+library, and little of it: ctypes for the system calls Python 3.11 lacks, but no json
+(its regex machinery costs more start-up time than every layer together). Nothing of
+the host application is loaded next to untrusted code. The steps run in the order
 docs/sandbox.md gives; most are irreversible, and each needs the one before it:
 
   [root only] stage unreachable paths, drop to an unprivileged uid
@@ -12,12 +12,13 @@ docs/sandbox.md gives; most are irreversible, and each needs the one before it:
   -> PID 1 of the new pid namespace: minimal root (binds, tmpfs, fresh /proc), pivot_root
   -> runner: rlimits, Landlock, seccomp, clean env, closed fds -> execve
 
-Protocol with the launcher: one Python literal (``repr``) per line on the status fd (closed before the exec, so the
-command cannot write there). ``{"layers": {...}}`` just before the exec; then, from
-PID 1, ``{"exit": N}`` or ``{"signal": N}``. ``{"error": {"layer", "reason"}}`` when a
-required layer is missing and ``{"failure": TEXT}`` when setup broke: the command never
-starts. The launcher kills the whole run by killing this process's group: PID 1 is in
-it, and when PID 1 dies the kernel kills everything in the pid namespace.
+Protocol with the launcher: one Python literal (``repr``) per line on the status fd,
+which is closed before the exec, so the command cannot write there. ``{"layers": ...}``
+just before the exec; then, from the supervisor (PID 1), ``{"exit": N, ...usage}`` or
+``{"signal": N, ...usage}``. ``{"error": {"layer", "reason"}}`` when a required layer
+is missing and ``{"failure": TEXT}`` when setup broke: the command never starts. The
+launcher ends a run by killing this process's group: PID 1 is in it, and when PID 1
+dies the kernel kills everything in the pid namespace.
 """
 
 import ctypes
@@ -468,7 +469,7 @@ def run_command(cfg, namespaced):
     try:
         os.chdir(cfg["cwd"])
     except OSError as e:
-        sys.stderr.write(f"toolsmith sandbox: working directory {cfg['cwd']}: {e.strerror}\n")
+        os.write(2, f"toolsmith sandbox: working directory {cfg['cwd']}: {e.strerror}\n".encode())
         os._exit(126)
     os.closerange(3, 1 << 16)
     try:
