@@ -455,7 +455,7 @@ def run_command(cfg, namespaced):
     prctl(PR_SET_NO_NEW_PRIVS, 1)
     abi = 0
     try:
-        abi = landlock_abi()
+        abi = min(landlock_abi(), cfg["landlock_abi_cap"] or 1 << 16)
         record(cfg, "landlock", True, apply_landlock(cfg, abi, *landlock_paths(cfg, namespaced)))
     except Missing as e:
         record(cfg, e.args[0], False, e.args[1])

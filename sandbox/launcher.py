@@ -27,6 +27,7 @@ from .policy import Overlay, Policy
 
 SANDBOX_UID = 65534  # "nobody": what a run started as root becomes
 SIMULATE_ENV = "TOOLSMITH_SANDBOX_SIMULATE_MISSING"  # test hook: comma-separated layer names
+ABI_CAP_ENV = "TOOLSMITH_SANDBOX_LANDLOCK_ABI"  # test hook: use at most this Landlock ABI, as older kernels do
 CHILD = Path(__file__).with_name("child.py")
 
 SYSTEM_TREES = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -241,6 +242,7 @@ def _child_config(argv: list[str], policy: Policy, overlays: list[Overlay], prob
         "tmp_inodes": policy.tmp_inodes,
         "allow_degraded": policy.allow_degraded,
         "simulate_missing": simulated,
+        "landlock_abi_cap": int(os.environ.get(ABI_CAP_ENV) or 0),
         "probe": probe,
         "launcher_pid": os.getpid(),
     }

@@ -133,6 +133,27 @@ def test_a_preview_is_refused_without_namespaces_even_when_degraded(world, monke
     assert not (world.outbox / "f").exists()
 
 
+@pytest.mark.parametrize("abi", [1, 2, 3, 4, 5, 6, 7])
+def test_older_landlock_abis_still_confine_files(world, monkeypatch, abi):
+    # Ubuntu 22.04 has ABI 1, Debian 12 ABI 2, Ubuntu 24.04 ABI 4: the ruleset must be
+    # built from only what each knows, and seccomp must cover truncate() below ABI 3.
+    monkeypatch.setenv(launcher.ABI_CAP_ENV, str(abi))
+    landlock = next(s for s in check_layers() if s.name == "landlock")
+    assert landlock.active and landlock.detail.startswith(f"ABI {abi}:")
+    assert ("TCP" in landlock.detail) == (abi >= 4) and ("scopes" in landlock.detail) == (abi >= 6)
+    got = world.report(
+        """
+        open(ARGS[1] + "/out.txt", "w").write("made from " + open(ARGS[0]).read())
+        attempt("truncate", lambda: os.truncate(ARGS[1] + "/out.txt", 4))
+        attempt("secret", lambda: open(ARGS[2]).read())
+        done()
+        """, world.inbox / "data.txt", world.outbox, world.secret(),
+    )
+    assert got["secret"] == "ENOENT"
+    assert got["truncate"] == ("EPERM" if abi < 3 else "ok: None")
+    assert (world.outbox / "out.txt").read_text() == ("made from input data\n" if abi < 3 else "made")
+
+
 def test_without_overlayfs_previews_use_copy_mode(monkeypatch):
     simulate(monkeypatch, "overlayfs")
     launcher.overlay_mode.cache_clear()
