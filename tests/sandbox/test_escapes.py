@@ -270,11 +270,11 @@ def test_the_interpreter_and_system_trees_cannot_be_modified(world):
         import sysconfig
         attempt("stdlib", lambda: open(sysconfig.get_paths()["stdlib"] + "/os.py", "a"))
         attempt("venv", lambda: open(sys.prefix + "/pyvenv.cfg", "a"))
-        attempt("usr", lambda: open("/usr/bin/evil", "w"))
+        attempt("usr", lambda: open("/usr/bin/toolsmith-escape-" + ARGS[0], "w"))
         attempt("etc", lambda: open("/etc/passwd", "a"))
-        attempt("root_dir", lambda: os.mkdir("/persist"))
+        attempt("root_dir", lambda: os.mkdir("/toolsmith-escape-" + ARGS[0]))
         done()
-        """
+        """, uuid.uuid4().hex,
     )
     assert all(failed(v) for v in got.values()), got
 
