@@ -58,6 +58,8 @@ class RunRecord(msgspec.Struct, kw_only=True):
 
 
 class RunResult(msgspec.Struct, kw_only=True):
+    """What run/apply/undo/get return: the run as it stands now."""
+
     run_id: str
     state: State
     plan: Plan | None
@@ -71,6 +73,8 @@ class RunResult(msgspec.Struct, kw_only=True):
 
 
 class RunSummary(msgspec.Struct, kw_only=True):
+    """One line of `list_runs()`."""
+
     run_id: str
     state: State
     command: list[str]

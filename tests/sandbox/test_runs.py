@@ -166,6 +166,23 @@ def test_an_apply_interrupted_by_a_crash_is_rolled_back_at_the_next_start(folder
     assert runs.get(result.run_id).state == "previewed"
 
 
+def test_several_write_folders_each_get_a_layer_and_a_nested_one_is_covered(folder, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    os.chown(other, TOOL_UID, TOOL_UID)
+    before = {"folder": snapshot(folder), "other": snapshot(other)}
+    tool = "open('old/x.txt', 'w').write('x'); open(ARGS, 'w').write('y')".replace("ARGS", repr(str(other / "y.txt")))
+    result = runs.run(["python3", "-c", tool], Policy(write_paths=[str(folder), str(folder / "old"), str(other)], cwd=str(folder)))
+    assert result.exit_code == 0, result.stderr
+    assert sorted(layer.target for layer in result.plan.layers) == sorted([str(folder), str(other)])
+    assert {(c.root, c.path) for c in result.plan.changes} == {(str(folder), "old/x.txt"), (str(other), "y.txt")}
+    assert {"folder": snapshot(folder), "other": snapshot(other)} == before
+    runs.apply(result.run_id)
+    assert (folder / "old" / "x.txt").read_text() == "x" and (other / "y.txt").read_text() == "y"
+    runs.undo(result.run_id)
+    assert {"folder": snapshot(folder), "other": snapshot(other)} == before
+
+
 def test_a_file_write_path_cannot_be_previewed(folder):
     with pytest.raises(runs.RunError, match="not a folder"):
         runs.run(["true"], Policy(write_paths=[str(folder / "notes.txt")]))
