@@ -1,13 +1,17 @@
-"""What the sandbox costs a command (goal: `sandbox exec -- python3 -c pass` under 30 ms over bare).
+"""What the sandbox costs: a command's start (goal: `sandbox exec -- python3 -c pass` under
+30 ms over bare) and a previewed tool run over 1,000 files / 100 MB (goal: preview under
+1 s beyond the tool's own time), with its apply and undo.
 
-    python benchmarks/sandbox.py [--runs 30] [--json]
+    python benchmarks/sandbox.py [--runs 30] [--files 1000] [--mb 100] [--json]
 
 bench_exec() times, as medians of --runs runs, in milliseconds:
   bare        `python3 -c pass` run directly (the venv's interpreter)
   execute     the same command through `toolsmith.sandbox.execute()` (every layer)
   cli         `toolsmith sandbox exec -- python3 -c pass`, a fresh CLI process each time
   cli_start   `toolsmith --version`: the CLI's own start-up, included in `cli`
-and the overheads execute - bare and cli - bare. Run it on an idle machine.
+and the overheads execute - bare and cli - bare.
+bench_preview_apply_undo() reports seconds, in overlay and in copy mode (see its docstring).
+Run it on an idle machine.
 """
 
 import argparse
@@ -59,25 +63,6 @@ def bench_exec(runs: int) -> dict:
 def _check(result) -> None:
     if result.exit_code != 0:
         raise SystemExit(f"the sandboxed command failed: {result.stderr.decode()}")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    results = {"exec": bench_exec(args.runs)}
-    if args.json:
-        print(json.dumps(results, indent=2))
-        return
-    r = results["exec"]
-    print(f"python3 -c pass, median of {r['runs']} runs:")
-    print(f"  bare                     {r['bare_ms']:8.2f} ms")
-    print(f"  execute()                {r['execute_ms']:8.2f} ms  (+{r['execute_overhead_ms']:.2f} ms)")
-    print(f"  toolsmith sandbox exec   {r['cli_ms']:8.2f} ms  (+{r['cli_overhead_ms']:.2f} ms; "
-          f"CLI start-up alone {r['cli_start_ms']:.2f} ms)")
-    if r["inactive_layers"]:
-        print(f"  missing layers: {', '.join(r['inactive_layers'])}")
 
 
 # ---------------------------------------------------------------- preview, apply and undo
@@ -162,6 +147,33 @@ def _make_folder(root: Path, files: int, size: int) -> None:
     if os.geteuid() == 0:
         for path in [root, *root.iterdir()]:
             os.chown(path, SANDBOX_UID, SANDBOX_UID)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--mb", type=int, default=100)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    results = {
+        "exec": bench_exec(args.runs),
+        "preview": [bench_preview_apply_undo(args.files, args.mb, mode) for mode in ("overlay", "copy")],
+    }
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    r = results["exec"]
+    print(f"python3 -c pass, median of {r['runs']} runs:")
+    print(f"  bare                     {r['bare_ms']:8.2f} ms")
+    print(f"  execute()                {r['execute_ms']:8.2f} ms  (+{r['execute_overhead_ms']:.2f} ms)")
+    print(f"  toolsmith sandbox exec   {r['cli_ms']:8.2f} ms  (+{r['cli_overhead_ms']:.2f} ms; "
+          f"CLI start-up alone {r['cli_start_ms']:.2f} ms)")
+    if r["inactive_layers"]:
+        print(f"  missing layers: {', '.join(r['inactive_layers'])}")
+    for p in results["preview"]:
+        print(f"preview of {p['files']} files / {p['mb']} MB ({p['mode']} mode), seconds: tool alone {p['bare']}, "
+              f"previewed run {p['run']} (+{p['overhead']}), plan {p['plan']}, apply {p['apply']}, undo {p['undo']}")
 
 
 if __name__ == "__main__":
