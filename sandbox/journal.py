@@ -136,7 +136,12 @@ def verify(plan: Plan) -> list[str]:
     vacated = {(c.root, c.old_path or c.path) for c in plan.changes if c.kind in ("deleted", "renamed")}
     # a folder swapped for a symlink after the preview would redirect the apply elsewhere
     folders = {os.path.dirname(os.path.join(c.root, rel)) for c in plan.changes for rel in (c.path, c.old_path) if rel}
-    problems += [f"{f} (no longer a plain folder)" for f in sorted(folders) if os.path.realpath(f) != f]
+    made = {os.path.join(c.root, c.path) for c in plan.changes if c.kind == "created" and c.type == "dir"}
+    for folder in sorted(folders):
+        if os.path.realpath(folder) != folder:
+            problems.append(f"{folder} (no longer a plain folder)")
+        elif folder not in made and not os.path.isdir(folder):
+            problems.append(f"{folder} (folder deleted)")
     for c in plan.changes:
         if c.kind == "created" or c.kind == "renamed":
             full = os.path.join(c.root, c.path)

@@ -87,7 +87,8 @@ def test_apply_refuses_when_a_file_changed_after_the_preview(tmp_path, edit):
     assert not (case.run_dir / journal.APPLY).exists()
 
 
-def test_apply_refuses_a_folder_swapped_for_a_symlink(tmp_path):
+@pytest.mark.parametrize("swap", ["symlink", "removed"])
+def test_apply_refuses_when_the_folder_of_a_new_file_was_swapped_or_removed(tmp_path, swap):
     root, outside = tmp_path / "root", tmp_path / "outside"
     (root / "sub").mkdir(parents=True)
     outside.mkdir()
@@ -95,10 +96,11 @@ def test_apply_refuses_a_folder_swapped_for_a_symlink(tmp_path):
     run_dir = tmp_path / RUN_ID
     run_dir.mkdir()
     os.rmdir(root / "sub")
-    os.symlink(outside, root / "sub")
-    with pytest.raises(journal.ConcurrentChangeError, match="no longer a plain folder"):
+    if swap == "symlink":
+        os.symlink(outside, root / "sub")
+    with pytest.raises(journal.ConcurrentChangeError, match="sub .no longer a plain folder" if swap == "symlink" else "sub .folder deleted"):
         journal.apply(plan, run_dir)
-    assert os.listdir(outside) == []
+    assert os.listdir(outside) == [] and sorted(os.listdir(root)) == (["sub"] if swap == "symlink" else [])
 
 
 UNDO_BLOCKERS = {
