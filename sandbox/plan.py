@@ -4,8 +4,9 @@ A tool in preview mode writes into a layer instead of the real files: an overlay
 upper directory ("overlay" mode) or a full copy of the write root ("copy" mode).
 `compute()` turns the layers into a `Plan`: files created, modified (with a capped
 unified diff for text), deleted and renamed (a deletion and a creation with the same
-content). It reads as little as it can: untouched files are never opened, and only
-files whose size could pair a rename, modified files and deleted files are hashed.
+content). It reads as little as it can: untouched files are never opened; hashed are
+only deleted files, the originals of modified ones (the new content too when the size
+is unchanged: it may be identical), and created files whose size could pair a rename.
 Each touched original's identity (size, mtime_ns, inode) is recorded so that an
 apply can refuse when someone changed the file after the preview.
 """
@@ -242,11 +243,12 @@ class _Builder:
                     return
                 change.link_before = os.readlink(orig)
             else:
-                change.sha256_after = sha256_file(new_path)
-                change.sha256_before = sha256_file(orig)
                 change.size_before = lower.st_size
-                if change.sha256_before == change.sha256_after and _perm(lower) == change.mode_after:
-                    return  # touched, not changed
+                change.sha256_before = sha256_file(orig)  # the apply checks it is still this content
+                if lower.st_size == st.st_size:
+                    change.sha256_after = sha256_file(new_path)
+                    if change.sha256_before == change.sha256_after and _perm(lower) == change.mode_after:
+                        return  # touched, not changed
             change.kind = "modified"
             change.mode_before = _perm(lower)
             change.stamp = stamp or _stamp(lower)
