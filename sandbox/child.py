@@ -385,7 +385,7 @@ def build_root(cfg, fds, new_root="/tmp"):
     for o in cfg["overlays"]:
         mount("overlay", r(o["target"]), "overlay", MS_NOSUID | MS_NODEV,
               f"lowerdir={r(o['target'])},upperdir=/proc/self/fd/{fds[o['upper']]},"
-              f"workdir=/proc/self/fd/{fds[o['work']]},userxattr")
+              f"workdir=/proc/self/fd/{fds[o['work']]},userxattr,volatile")
     if cfg["probe"]:
         record(cfg, "overlayfs", *probe_overlay(cfg, r("/tmp")))
     # while the host's /proc is still visible: the kernel refuses a new procfs in a namespace that has none
