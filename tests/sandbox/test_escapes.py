@@ -413,10 +413,13 @@ def test_a_setsid_grandchild_does_not_outlive_the_timeout(world):
                         f.write("beat\\n")
                     time.sleep(0.05)
             os._exit(0)
+        while not os.path.exists(ARGS[0] + "/heartbeat"):
+            time.sleep(0.01)
+        print("started", flush=True)
         time.sleep(60)
-        """, world.outbox, marker, timeout=1.5,
+        """, world.outbox, marker, timeout=3,
     )
-    assert result.timed_out and result.exit_code == 124
+    assert result.timed_out and result.exit_code == 124 and b"started" in result.stdout
     beats = (world.outbox / "heartbeat").read_text()
     time.sleep(0.5)
     assert (world.outbox / "heartbeat").read_text() == beats
