@@ -21,19 +21,24 @@ def sandbox() -> None:
 @sandbox.command()
 @json_option
 def check(as_json: bool) -> None:
-    """Report every isolation layer: active, or missing with the reason and what that exposes."""
+    """Report every isolation layer: active, or missing with the reason and what that exposes.
+
+    Exits 1 when a required layer is missing (runs would be refused without --allow-degraded).
+    """
     from ...sandbox import check_layers
 
     statuses = check_layers()
     if as_json:
         emit_json([dataclasses.asdict(s) for s in statuses])
-        return
-    out = console()
-    for s in statuses:
-        mark = "[green]active[/]" if s.active else ("[red]MISSING[/]" if s.required else "[yellow]missing[/]")
-        out.print(f"{s.name:<17} {mark}  {s.detail}")
-        if not s.active:
-            out.print(f"{'':<17} exposes: {s.exposes}", markup=False)
+    else:
+        out = console()
+        for s in statuses:
+            mark = "[green]active[/]" if s.active else ("[red]MISSING[/]" if s.required else "[yellow]missing[/]")
+            out.print(f"{s.name:<17} {mark}  {s.detail}")
+            if not s.active:
+                out.print(f"{'':<17} exposes: {s.exposes}", markup=False)
+    if any(s.required and not s.active for s in statuses):
+        sys.exit(1)
 
 
 @sandbox.command(

@@ -63,6 +63,8 @@ def test_a_missing_layer_is_detected_with_its_reason_and_exposure(monkeypatch, l
     simulate(monkeypatch, layer)
     statuses = {s.name: s for s in check_layers()}
     assert not statuses[layer].active and reason in statuses[layer].detail
+    cli = subprocess.run([TOOLSMITH, "sandbox", "check", "--json"], capture_output=True, timeout=60)
+    assert cli.returncode == 1 and {r["name"]: r["active"] for r in json.loads(cli.stdout)}[layer] is False
     assert statuses[layer].exposes
     needs_it = {"filesystem view", "overlayfs"} if layer == "namespaces" else set()
     assert all(s.active for name, s in statuses.items() if name != layer and name not in needs_it)
