@@ -62,11 +62,23 @@ class ForgeConfig(_Section):
     recipe_threshold: Annotated[float, msgspec.Meta(ge=0, le=1)] | None = None
 
 
+class ServerConfig(_Section):
+    """The local HTTP API (`toolsmith serve`)."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8765
+    max_tokens: Annotated[int, msgspec.Meta(ge=1)] = 4096  # cap on what one request may ask for
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 2_000_000
+    cors_origins: list[str] = []  # none: browsers on other origins get no CORS headers
+    allowed_hosts: list[str] = []  # Host names accepted besides localhost, 127.0.0.1 and [::1]
+
+
 class Config(_Section):
     engine: EngineConfig = msgspec.field(default_factory=EngineConfig)
     forge: ForgeConfig = msgspec.field(default_factory=ForgeConfig)
     checks: ChecksConfig = msgspec.field(default_factory=ChecksConfig)
     sandbox: SandboxConfig = msgspec.field(default_factory=SandboxConfig)
+    server: ServerConfig = msgspec.field(default_factory=ServerConfig)
 
 
 class ConfigError(ToolsmithError):

@@ -96,3 +96,17 @@ def toolsmith_forge_context(description, task):
     :return: a string appended to the system prompt, or ``None`` to add nothing.
         Results of all plugins are appended in order.
     """
+
+
+@hookspec
+def toolsmith_register_routes(register):
+    """Add HTTP routes to the server ``toolsmith serve`` runs.
+
+    Called once per server start, while the Litestar app is built.
+
+    :param register: call ``register(handler)`` with a Litestar route handler
+        (a function decorated with ``@get``/``@post``/...), a ``Controller``
+        subclass or a ``Router``. The routes get the same API-key and Host checks
+        as the built-in ones; ``request.app.state.slot.ready()`` gives the engine.
+    :return: nothing.
+    """

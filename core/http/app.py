@@ -1,0 +1,94 @@
+"""The Litestar application: OpenAI-compatible model routes, the tools API, health and metrics."""
+
+import asyncio
+import importlib.metadata
+import time
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+
+import msgspec
+from litestar import Litestar, Response, get
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+
+from .. import config as config_module
+from ..config import Config
+from ..plugins import collect
+from . import errors
+from .errors import RESPONSES
+from .metrics import metrics
+from .model_slot import ModelSlot
+from .openai_routes import OpenAIController, TokenizerController
+from .security import make_guard
+from .streaming import ClientGone
+from .tools_routes import CatalogController, RunsController, ToolsController
+
+
+class Health(msgspec.Struct, kw_only=True):
+    status: str  # "ok"
+    model: str | None  # None when no model is served
+
+
+@get("/health", responses=RESPONSES, summary="200 once the model is loaded, 503 while it loads", tags=["Server"], opt={"public": True})
+async def health(state: State) -> Health:
+    slot: ModelSlot = state.slot
+    if slot.configured and slot.engine is None:
+        slot.ready()  # raises the 503 that says why (loading, or failed)
+    return Health(status="ok", model=slot.name if slot.configured else None)
+
+
+def create_app(
+    *,
+    api_key: str,
+    open_engine: Callable[[], object] | None = None,
+    model_name: str | None = None,
+    config: Config | None = None,
+) -> Litestar:
+    """The server's app. `open_engine` builds the engine (in a worker thread, after start-up);
+    None serves the tools API only. Plugins add routes through `toolsmith_register_routes`."""
+    config = config or config_module.load()
+    settings = config.server
+    slot = ModelSlot(model_name, open_engine)
+
+    @asynccontextmanager
+    async def serve_model(app: Litestar):
+        loading = asyncio.create_task(slot.load()) if slot.configured else None
+        try:
+            yield
+        finally:
+            if loading is not None:
+                await loading  # a model half-loaded in its thread cannot be interrupted; let it finish
+            await asyncio.to_thread(slot.close)
+
+    plugin_routes = [handler for _, handler in collect("toolsmith_register_routes")]
+    return Litestar(
+        route_handlers=[
+            health,
+            metrics,
+            OpenAIController,
+            TokenizerController,
+            ToolsController,
+            RunsController,
+            CatalogController,
+            *plugin_routes,
+        ],
+        guards=[make_guard(api_key, settings.allowed_hosts)],
+        lifespan=[serve_model],
+        state=State({"slot": slot, "settings": settings, "config": config, "started": time.time()}),
+        exception_handlers={ClientGone: _client_gone, **errors.EXCEPTION_HANDLERS},
+        request_max_body_size=settings.max_body_bytes,
+        cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
+        openapi_config=OpenAPIConfig(title="Toolsmith", version=_version(), path="/schema"),
+    )
+
+
+def _client_gone(request, exc: ClientGone) -> Response:
+    return errors.error_response(499, "the client closed the connection")
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("toolsmith")
+    except importlib.metadata.PackageNotFoundError:
+        return "0"

@@ -1,0 +1,105 @@
+"""One error format for every route: OpenAI's ``{"error": {"message", "type", "param", "code"}}``.
+
+OpenAI clients (and editors built on them) show ``error.message`` to the user, so
+every failure, ours or Litestar's, is reshaped into it with the right status code.
+"""
+
+import logging
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+
+from ..engine.errors import EngineDeadError
+from ..errors import ToolsmithError
+
+log = logging.getLogger("toolsmith.http")
+
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    409: "conflict_error",
+    413: "invalid_request_error",
+    500: "internal_error",
+    503: "unavailable_error",
+}
+
+
+class ErrorInfo(msgspec.Struct):
+    message: str
+    type: str
+    param: str | None = None
+    code: int | None = None
+
+
+class ErrorBody(msgspec.Struct):
+    error: ErrorInfo
+
+
+class ApiError(HTTPException):
+    """An error with a status code and, for bad input, the name of the offending field."""
+
+    def __init__(self, status_code: int, message: str, param: str | None = None):
+        super().__init__(detail=message, status_code=status_code)
+        self.param = param
+
+
+def error_body(status: int, message: str, param: str | None = None) -> ErrorBody:
+    return ErrorBody(ErrorInfo(message=message, type=ERROR_TYPES.get(status, "invalid_request_error"), param=param, code=status))
+
+
+def error_response(status: int, message: str, param: str | None = None) -> Response:
+    return Response(error_body(status, message, param), status_code=status)
+
+
+def handle_http_exception(request: Request, exc: HTTPException) -> Response:
+    param = getattr(exc, "param", None)
+    message = exc.detail
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
+        first = exc.extra[0]
+        param = first.get("key") or None
+        message = f"{first.get('message', 'invalid value')} for {param or first.get('source', 'the request')}"
+    return error_response(exc.status_code, message, param)
+
+
+def handle_toolsmith_error(request: Request, exc: ToolsmithError) -> Response:
+    """Toolsmith's own errors are the caller's fault (bad input), except a dead engine."""
+    if isinstance(exc, EngineDeadError):
+        return error_response(503, str(exc))
+    return error_response(400, str(exc), param_of(exc))
+
+
+def handle_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return error_response(500, f"internal error: {type(exc).__name__}: {exc}")
+
+
+def param_of(exc: Exception) -> str | None:
+    """The field a SamplingError names first ("top_p must be ..." -> "top_p")."""
+    from ..engine.sampling import SamplingError
+
+    if isinstance(exc, SamplingError):
+        return str(exc).split(" ", 1)[0]
+    return None
+
+
+EXCEPTION_HANDLERS = {HTTPException: handle_http_exception, ToolsmithError: handle_toolsmith_error, Exception: handle_unexpected}
+
+
+# Documented on every route, so the OpenAPI schema describes what errors look like.
+RESPONSES = {
+    status: ResponseSpec(data_container=ErrorBody, description=description)
+    for status, description in {
+        400: "Bad input; `error.param` names the field",
+        401: "Missing or wrong API key",
+        403: "Host header is not a loopback name",
+        404: "No such tool, run or route",
+        409: "The run is not in a state that allows this",
+        413: "Request body too large",
+        503: "The model is loading, failed to load, or is not configured",
+    }.items()
+}

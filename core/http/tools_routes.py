@@ -1,0 +1,302 @@
+"""Toolsmith's own API under ``/api/``: tools, the forge, sandboxed runs, recipes, plugins.
+
+A run never changes the user's files by itself: ``POST /api/tools/{name}/run``
+previews (the plan of file changes), and only ``POST /api/runs/{id}/apply``
+applies that run; ``POST /api/runs/{id}/undo`` puts the files back.
+"""
+
+import asyncio
+import datetime as dt
+import threading
+from pathlib import Path
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.datastructures import State
+from litestar.params import JSONBody
+from litestar.response import Stream
+
+from ..errors import ToolsmithError
+from ..forge import events as ev
+from ..forge.pipeline import forge_edit, forge_new
+from ..library import Library, Version
+from ..manifest import Manifest, Parameter, check_name
+from ..plugins import describe_plugins
+from ..recipes import recipes
+from ..retrieval import search
+from ..toolrun import invocation, policy_for
+from .errors import RESPONSES, ApiError
+from .openapi import forge_events_operation
+from .streaming import event_stream, frame
+
+RECIPE_LIMIT = 50
+
+
+class ToolSummary(msgspec.Struct, kw_only=True):
+    name: str
+    description: str
+    language: str
+    origin: str
+    updated: dt.datetime
+    parameters: list[Parameter]
+
+
+class ToolDetail(msgspec.Struct, kw_only=True):
+    manifest: Manifest
+    source: str
+    versions: list[Version]
+
+
+class NewTool(msgspec.Struct, kw_only=True):
+    description: str
+    name: str | None = None
+
+
+class EditTool(msgspec.Struct, kw_only=True):
+    change: str
+
+
+class RunRequest(msgspec.Struct, kw_only=True):
+    cwd: str  # absolute folder that relative path arguments are resolved against
+    args: list[str] = []
+    allow_degraded: bool = False
+
+
+class ChangeView(msgspec.Struct, kw_only=True):
+    kind: str  # created | modified | deleted | renamed
+    type: str  # file | dir | symlink | ...
+    root: str
+    path: str  # relative to root
+    old_path: str | None = None
+    size_before: int | None = None
+    size_after: int | None = None
+    diff: str | None = None
+
+
+class RunView(msgspec.Struct, kw_only=True):
+    run_id: str
+    state: str  # previewed | applied | undone | direct
+    exit_code: int
+    timed_out: bool
+    stdout: str
+    stderr: str
+    summary: str
+    changes: list[ChangeView]
+
+
+class RunLine(msgspec.Struct, kw_only=True):
+    run_id: str
+    state: str
+    command: list[str]
+    created: str
+    exit_code: int
+    changes: str
+
+
+class RecipeView(msgspec.Struct, kw_only=True):
+    name: str
+    description: str
+    score: float | None = None  # with a query: how well it matches, in [0, 1]
+
+
+class PluginView(msgspec.Struct, kw_only=True):
+    name: str
+    hooks: list[str]
+    version: str | None = None
+
+
+class ToolsController(Controller):
+    path = "/api/tools"
+    tags = ["Tools"]
+
+    @get("/", responses=RESPONSES, summary="Every saved tool", sync_to_thread=True)
+    def list_tools(self) -> list[ToolSummary]:
+        return [_summary(tool.manifest) for tool in Library().tools()]
+
+    @get("/{name:str}", responses=RESPONSES, summary="A tool: manifest, source and versions", sync_to_thread=True)
+    def show_tool(self, name: str) -> ToolDetail:
+        library = _library_with(name)
+        tool = library.load(name)
+        return ToolDetail(manifest=tool.manifest, source=tool.source, versions=library.history(name))
+
+    @post("/", status_code=200, responses=RESPONSES, operation_class=forge_events_operation(), summary="Make a tool; the forge's events as server-sent events")
+    async def create_tool(self, data: JSONBody[NewTool], state: State) -> Stream:
+        engine = _forge_engine(state)
+        return await forge_stream(lambda: forge_new(data.description, state.config, engine=engine, name=data.name))
+
+    @post("/{name:str}/edit", status_code=200, responses=RESPONSES, operation_class=forge_events_operation(), summary="Change a tool; the forge's events as server-sent events")
+    async def edit_tool(self, name: str, data: JSONBody[EditTool], state: State) -> Stream:
+        _library_with(name)
+        engine = _forge_engine(state)
+        return await forge_stream(lambda: forge_edit(name, data.change, state.config, engine=engine))
+
+    @post("/{name:str}/run", status_code=200, responses=RESPONSES, summary="Run a tool in the sandbox and preview its file changes", sync_to_thread=True)
+    def run_tool(self, name: str, data: JSONBody[RunRequest], state: State) -> RunView:
+        from toolsmith.sandbox import runs
+
+        tool = _library_with(name).load(name)
+        cwd = Path(data.cwd)
+        if not cwd.is_absolute() or not cwd.is_dir():
+            raise ApiError(400, f"cwd {data.cwd!r} must be an existing folder given as an absolute path", "cwd")
+        inv = invocation(tool, list(data.args), cwd)
+        result = runs.run(inv.argv, policy_for(tool, inv, state.config.sandbox, data.allow_degraded), preview=True)
+        return run_view(result)
+
+
+class RunsController(Controller):
+    path = "/api/runs"
+    tags = ["Runs"]
+
+    @get("/", responses=RESPONSES, summary="Runs, newest first", sync_to_thread=True)
+    def list_runs(self, limit: int = 50) -> list[RunLine]:
+        from toolsmith.sandbox import runs
+
+        return [RunLine(**msgspec.structs.asdict(r)) for r in runs.list_runs(max(limit, 0))]
+
+    @get("/{run_id:str}", responses=RESPONSES, summary="A run: output and plan", sync_to_thread=True)
+    def show_run(self, run_id: str) -> RunView:
+        from toolsmith.sandbox import runs
+
+        return run_view(_existing_run(run_id, runs.get))
+
+    @post("/{run_id:str}/apply", status_code=200, responses=RESPONSES, summary="Apply a previewed run's changes to the real files", sync_to_thread=True)
+    def apply_run(self, run_id: str) -> RunView:
+        from toolsmith.sandbox import runs
+
+        return run_view(_existing_run(run_id, runs.apply))
+
+    @post("/{run_id:str}/undo", status_code=200, responses=RESPONSES, summary="Put the files back as they were before an applied run", sync_to_thread=True)
+    def undo_run(self, run_id: str) -> RunView:
+        from toolsmith.sandbox import runs
+
+        return run_view(_existing_run(run_id, runs.undo))
+
+
+class CatalogController(Controller):
+    path = "/api"
+    tags = ["Catalog"]
+
+    @get("/recipes", responses=RESPONSES, summary="Built-in recipes, or the best matches for q", sync_to_thread=True)
+    def list_recipes(self, q: str | None = None, limit: int = 5) -> list[RecipeView]:
+        catalog = recipes()
+        if not q or not q.strip():
+            return [RecipeView(name=r.name, description=r.manifest.description) for r in catalog.values()]
+        matches = search(q, limit=min(max(limit, 1), RECIPE_LIMIT))
+        return [
+            RecipeView(name=m.recipe_name, description=catalog[m.recipe_name].manifest.description, score=round(m.score, 4)) for m in matches
+        ]
+
+    @get("/plugins", responses=RESPONSES, summary="Loaded plugins and the hooks they implement", sync_to_thread=True)
+    def list_plugins(self) -> list[PluginView]:
+        return [PluginView(**row) for row in describe_plugins()]
+
+
+# -- helpers
+
+
+def _summary(m: Manifest) -> ToolSummary:
+    return ToolSummary(name=m.name, description=m.description, language=m.language, origin=m.origin, updated=m.updated, parameters=m.parameters)
+
+
+def _library_with(name: str) -> Library:
+    library = Library()
+    if not library.exists(check_name(name)):
+        raise ApiError(404, f"no tool named {name!r} (GET /api/tools lists them)", "name")
+    return library
+
+
+def _existing_run(run_id: str, action):
+    """`action(run_id)`; an unknown run is 404, one in the wrong state 409."""
+    from toolsmith.sandbox import runs
+
+    try:
+        runs.get(run_id)
+    except runs.RunError as e:
+        raise ApiError(404, str(e), "run_id") from None
+    try:
+        return action(run_id)
+    except runs.RunError as e:
+        raise ApiError(409, str(e), "run_id") from None
+
+
+def run_view(result) -> RunView:
+    changes = result.plan.changes if result.plan else []
+    return RunView(
+        run_id=result.run_id,
+        state=result.state,
+        exit_code=result.exit_code,
+        timed_out=result.timed_out,
+        stdout=result.stdout.decode("utf-8", "replace"),
+        stderr=result.stderr.decode("utf-8", "replace"),
+        summary=result.plan.summary() if result.plan else "not previewed",
+        changes=[
+            ChangeView(
+                kind=c.kind, type=c.type, root=c.root, path=c.path, old_path=c.old_path,
+                size_before=c.size_before, size_after=c.size_after, diff=c.diff,
+            )
+            for c in changes
+        ],
+    )
+
+
+def _forge_engine(state: State):
+    """The served engine; None (recipes only) when the server runs without a model."""
+    return state.slot.ready() if state.slot.configured else None
+
+
+_END = object()
+
+
+async def forge_stream(start):
+    """Run a forge job in a worker thread and stream its events as SSE.
+
+    The forge is synchronous (it blocks on checks and sandboxed smoke runs), so it
+    gets its own thread. The first event is awaited before answering, so bad
+    input is a 400; when the client leaves, the job stops at its next event.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+    stop = threading.Event()
+
+    def put(item) -> None:
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the server's loop is gone
+            stop.set()
+
+    def pump() -> None:
+        events = None
+        try:
+            events = start()
+            for event in events:
+                put(event)
+                if stop.is_set():
+                    break
+        except Exception as e:  # handed to the event loop: a 400 before streaming, an error event after
+            put(e)
+        finally:
+            if events is not None:
+                events.close()  # closes the engine stream too, aborting its request
+            put(_END)
+
+    threading.Thread(target=pump, name="toolsmith-forge", daemon=True).start()
+    first = await queue.get()
+    if isinstance(first, Exception):
+        stop.set()
+        raise first
+
+    async def frames():
+        item = first
+        try:
+            while item is not _END:
+                if isinstance(item, ToolsmithError):
+                    yield frame(ev.Error(message=str(item)))
+                elif isinstance(item, Exception):
+                    yield frame(ev.Error(message=f"internal error: {type(item).__name__}: {item}"))
+                else:
+                    yield frame(item)
+                item = await queue.get()
+        finally:
+            stop.set()
+
+    return event_stream(frames())
