@@ -2,7 +2,7 @@
 
 Every change becomes a short list of steps whose effect can be seen on disk and
 reversed: `stage` (put new content into a private area), `rename` (never over an
-existing path) and `mkdir`. Nothing is ever overwritten or unlinked: what a
+existing path), `mkdir` and `chmod` (of a folder). Nothing is ever overwritten or unlinked: what a
 plan replaces or deletes is renamed into the run's trash area, on the same
 filesystem as the file. The journal is append-only JSON lines:
 
@@ -155,6 +155,8 @@ def verify(plan: Plan) -> list[str]:
             problems.append(f"{full} (deleted)")
         elif _differs(now, c.stamp, c.type):
             problems.append(f"{full} (modified)")
+        elif c.type == "dir" and c.kind == "modified" and stat.S_IMODE(os.lstat(full).st_mode) != c.mode_before:
+            problems.append(f"{full} (permissions changed)")
         elif c.kind in ("modified", "renamed") and c.type == "file" and c.sha256_before and sha256_file(full) != c.sha256_before:
             problems.append(f"{full} (content changed)")
     return problems
@@ -218,6 +220,8 @@ def _apply_steps(plan: Plan, run_dir: Path, areas: dict[str, Path]) -> list[dict
         elif c.kind == "deleted":
             if (c.root, os.path.dirname(c.path)) not in deleted_dirs:
                 leave.append(_rename(full, str(area / f"old-{k}")))
+        elif c.type == "dir" and c.kind == "modified":
+            land.append({"op": "chmod", "path": full, "mode": c.mode_after, "old": c.mode_before})
         elif c.type == "dir":
             mkdirs.append({"op": "mkdir", "path": full, "mode": c.mode_after, "area": str(area), **_owner(c)})
         else:
@@ -251,6 +255,8 @@ def _undo_steps(applied: list[dict], expected: dict[str, list | None]) -> list[d
             steps += [aside(os.path.join(step["path"], name), step["area"]) for name in _unexpected_children(step["path"], expected)]
             # moved, not removed: a rolled-back undo must bring back the same folder (inode)
             steps.append(_rename(step["path"], os.path.join(step["area"], f"made-{step['step']}")))
+        elif step["op"] == "chmod":
+            steps.append({"op": "chmod", "path": step["path"], "mode": step["old"], "old": step["mode"]})
     return steps
 
 
@@ -350,6 +356,8 @@ def _do(step: dict) -> None:
         os.chmod(step["path"], step["mode"])  # mkdir's mode is filtered by the umask
         if "owner" in step:
             os.chown(step["path"], *step["owner"])
+    elif op == "chmod":
+        os.chmod(step["path"], step["mode"])
 
 
 def _write_staged(step: dict) -> None:
@@ -408,6 +416,8 @@ def _took_effect(step: dict) -> bool:
         return os.path.lexists(step["dst"])
     if op == "rename":
         return os.path.lexists(step["dst"]) and not os.path.lexists(step["src"])
+    if op == "chmod":
+        return stat.S_IMODE(os.lstat(step["path"]).st_mode) == step["mode"]
     return os.path.lexists(step["path"])  # mkdir
 
 
@@ -419,6 +429,8 @@ def _reverse(step: dict) -> None:
         os.unlink(step["dst"])
     elif op == "rename":
         rename_noreplace(step["dst"], step["src"])
+    elif op == "chmod":
+        os.chmod(step["path"], step["old"])
     else:
         os.rmdir(step["path"])
 
@@ -430,7 +442,7 @@ def _stamps(steps: list[dict], private: list[str]) -> dict[str, list | None]:
     for step in steps:
         if step["op"] == "rename":
             paths.update((step["src"], step["dst"]))
-        elif step["op"] == "mkdir":
+        elif step["op"] == "mkdir":  # (a chmod'ed folder is simply set back)
             paths.add(step["path"])
     return {path: _final_stamp(path) for path in sorted(paths) if not any(path == q or path.startswith(q + os.sep) for q in private)}
 

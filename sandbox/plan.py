@@ -179,8 +179,10 @@ class _Builder:
             if kind == "dir":
                 if lower is None:
                     self._add(Change(kind="created", type="dir", root=target, path=path, mode_after=_perm(st)))
-                elif _is_opaque(entry.path):
-                    self._deleted_children(target, path, upper)
+                else:
+                    self._dir_mode(target, path, lower, st, _stamp(lower))
+                    if _is_opaque(entry.path):
+                        self._deleted_children(target, path, upper)
                 self.from_overlay(target, upper, path)
             else:
                 self._file_or_link(target, path, lower, entry.path, st)
@@ -209,7 +211,9 @@ class _Builder:
                     self._add(Change(kind="created", type="dir", root=target, path=path, mode_after=_perm(st)))
                 else:
                     self._file_or_link(target, path, None, os.path.join(upper, path), st)
-            elif kind != "dir" and _copy_id(st) != old.copy_id:
+            elif kind == "dir":
+                self._dir_mode(target, path, os.lstat(os.path.join(target, path)), st, old.stamp)
+            elif _copy_id(st) != old.copy_id:
                 lower = os.lstat(os.path.join(target, path))
                 self._file_or_link(target, path, lower, os.path.join(upper, path), st, stamp=old.stamp)
         for path, old in before.items():
@@ -253,6 +257,11 @@ class _Builder:
             change.mode_before = _perm(lower)
             change.stamp = stamp or _stamp(lower)
         self._add(change, source=new_path)
+
+    def _dir_mode(self, target: str, path: str, lower: os.stat_result, st: os.stat_result, stamp: Stamp) -> None:
+        """A folder that stayed a folder changes only by its permissions (its entries speak for themselves)."""
+        if _perm(lower) != _perm(st):
+            self._add(Change(kind="modified", type="dir", root=target, path=path, mode_before=_perm(lower), mode_after=_perm(st), stamp=stamp))
 
     def _deleted_tree(self, target: str, path: str, st: os.stat_result) -> None:
         """Record `path` as deleted, and everything below it when it is a folder."""

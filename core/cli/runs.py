@@ -87,7 +87,7 @@ def print_result(result, diff: bool = True) -> None:
         return
     out.print(f"plan: {result.plan.summary()}", markup=False)
     for c in result.plan.changes:
-        out.print(f"  {c.kind:<9} {_where(c)}{_size(c)}", markup=False)
+        out.print(f"  {c.kind:<9} {_where(c)}{_details(c)}", markup=False)
         if diff and c.diff:
             out.print(c.diff.rstrip("\n"), markup=False, style="dim")
 
@@ -100,13 +100,17 @@ def _where(c) -> str:
     return path
 
 
-def _size(c) -> str:
+def _details(c) -> str:
+    if c.mode_before is not None and c.mode_after is not None and c.mode_before != c.mode_after:
+        mode = f" (mode {c.mode_before:o} -> {c.mode_after:o})"
+    else:
+        mode = ""
     if c.type != "file":
-        return ""
+        return mode
     if c.kind == "modified":
-        return f" ({c.size_before:,} -> {c.size_after:,} bytes)"
+        return f" ({c.size_before:,} -> {c.size_after:,} bytes)" + mode
     size = c.size_after if c.size_after is not None else c.size_before
-    return f" ({size:,} bytes)"
+    return f" ({size:,} bytes)" + mode
 
 
 def _jsonable(result) -> dict:

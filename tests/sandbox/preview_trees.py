@@ -32,6 +32,7 @@ os.remove(j("current")); os.symlink("papers/a.txt", j("current"))  # retarget a 
 os.remove(j("was-file")); os.mkdir(j("was-file")); open(j("was-file", "x"), "w").write("x")  # file -> folder
 shutil.rmtree(j("was-dir")); open(j("was-dir"), "w").write("now a file\n")                    # folder -> file
 os.chmod(j("script.sh"), 0o755)                                  # mode only
+os.chmod(j("private"), 0o700)                                    # a folder's mode
 open(j("same.txt"), "w").write("unchanged\n")                    # rewritten, same content
 """
 
@@ -58,6 +59,9 @@ def make_tree(root: Path) -> None:
     os.chmod(root / "script.sh", 0o644)
     (root / "same.txt").write_text("unchanged\n")
     (root / "untouched.txt").write_text("never opened\n")
+    (root / "private").mkdir()
+    os.chmod(root / "private", 0o755)
+    (root / "private" / "diary.txt").write_text("dear diary\n")
 
 
 def snapshot(root: Path) -> dict:

@@ -48,6 +48,7 @@ def test_plan_describes_every_kind_of_change_and_leaves_the_files_alone(tmp_path
         ("created", "dir", "was-file", None),
         ("deleted", "dir", "was-dir", None),
         ("created", "file", "was-dir", None),
+        ("modified", "dir", "private", None),
     } <= summary
     touched = {c.path for c in plan.changes} | {c.old_path for c in plan.changes}
     assert "untouched.txt" not in touched
@@ -62,6 +63,7 @@ def test_plan_describes_every_kind_of_change_and_leaves_the_files_alone(tmp_path
     assert changes["fresh/deep/blob.bin"].size_after == 1024
     assert changes["data.bin"].diff is None
     assert (changes["script.sh"].mode_before, changes["script.sh"].mode_after) == (0o644, 0o755)
+    assert (changes["private"].mode_before, changes["private"].mode_after) == (0o755, 0o700)
     assert (changes["current"].link_before, changes["current"].link_after) == ("notes.txt", "papers/a.txt")
     photo = changes["2024-photo.jpg"]
     assert photo.sha256_before == photo.sha256_after == sha256_file(str(root / "photo.jpg"))
