@@ -39,6 +39,21 @@ class Parameter(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_d
             raise ValueError(f"parameter {self.name!r}: access applies only to path, dir and file")
 
 
+class Trigger(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Run the tool whenever files appear or change in a folder (`toolsmith watch NAME`).
+
+    Every run is previewed in the sandbox and journaled like `toolsmith run`; it is
+    applied without asking only when `auto_apply` is true.
+    """
+
+    path: str = ""  # the folder to watch; `toolsmith watch NAME PATH` overrides it
+    parameter: str = ""  # the path/dir parameter that receives the folder; default: the first positional one
+    args: list[str] = []  # the tool's other arguments for every run
+    patterns: list[str] = []  # file-name globs that count, e.g. ["*.jpg"]; empty: every file
+    debounce_ms: Annotated[int, msgspec.Meta(ge=10, le=600_000)] = 500  # quiet time before a run
+    auto_apply: bool = False
+
+
 class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
     """What a tool is, what it takes, what it may touch, and where it came from."""
 
@@ -51,6 +66,31 @@ class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_de
     origin: Literal["recipe", "model", "hand"] = "hand"
     created: dt.datetime
     updated: dt.datetime
+    trigger: Trigger | None = None
+
+    def __post_init__(self):
+        if self.trigger is not None:
+            trigger_parameter(self, self.trigger.parameter)
+
+
+
+def trigger_parameter(manifest: Manifest, wanted: str = "") -> Parameter:
+    """The parameter a trigger passes the watched folder to: `wanted`, or the first positional path.
+
+    Only the first positional parameter or an option can take it, so the folder
+    can be put in front of the other arguments without reordering them.
+    """
+    positional = [p for p in manifest.parameters if p.positional]
+    if not wanted:
+        if positional and positional[0].kind in ("path", "dir"):
+            return positional[0]
+        raise ValueError("trigger: the tool's first positional parameter is not a path or dir; name one with trigger.parameter")
+    found = next((p for p in manifest.parameters if p.name == wanted), None)
+    if found is None or found.kind not in ("path", "dir"):
+        raise ValueError(f"trigger.parameter {wanted!r} is not a path or dir parameter of this tool")
+    if found.positional and found is not positional[0]:
+        raise ValueError(f"trigger.parameter {wanted!r} must be the first positional parameter or an option")
+    return found
 
 
 def check_name(name: str) -> str:

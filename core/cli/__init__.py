@@ -10,7 +10,7 @@ import click
 
 from ..errors import ToolsmithError
 from ..plugins import load_plugins, pm
-from . import check, config, forge, models, plugins, recipes, runs, sandbox, schema, serve, tools
+from . import check, config, forge, live, models, plugins, recipes, runs, sandbox, schema, serve, tools
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -24,7 +24,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-for module in (forge, tools, check, recipes, runs, sandbox, models, config, plugins, schema, serve):
+for module in (forge, tools, check, recipes, runs, sandbox, models, config, plugins, schema, serve, live):
     module.register(cli)
 
 

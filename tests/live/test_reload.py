@@ -1,0 +1,139 @@
+"""Plugins and tools reload when their files change; a broken edit keeps the last good version."""
+
+import asyncio
+import contextlib
+
+import pytest
+
+from toolsmith.core import paths
+from toolsmith.core.checks import check_source
+from toolsmith.core.library import Library
+from toolsmith.core.plugins import load_plugins, pm
+from toolsmith.core.reload import Failed, Loaded, Reloader, ToolUnavailable, Unloaded
+
+from .conftest import INDEX_TOOL, save_tool
+
+TOOL = "def main():\n    pass\n\n\nif __name__ == '__main__':\n    main()\n"
+
+
+def plugin_source(rule: str) -> str:
+    """A plugin that flags every tool with one warning named `rule`."""
+    return (
+        "from toolsmith.core import hookimpl\n"
+        "from toolsmith.core.diagnostics import Diagnostic\n\n\n"
+        "@hookimpl\n"
+        "def toolsmith_check_source(source):\n"
+        f"    return [Diagnostic(rule={rule!r}, message='from the plugin', line=1, column=1, severity='warning')]\n"
+    )
+
+
+def plugin_rules() -> list[str]:
+    return [d.rule for d in check_source(TOOL, None, "python") if d.rule.startswith("probe/")]
+
+
+@contextlib.asynccontextmanager
+async def reloading(quiet_ms: int = 50):
+    """A running Reloader and a function that waits for its next event."""
+    events: asyncio.Queue = asyncio.Queue()
+    reloader = Reloader(events.put_nowait, quiet_ms=quiet_ms)
+    reloader.load_all()
+    stop = asyncio.Event()
+    task = asyncio.create_task(reloader.run(stop))
+    await asyncio.sleep(0.2)  # awatch sets up its watches in a worker thread; give it a moment
+
+    async def next_event():
+        return await asyncio.wait_for(events.get(), 30)
+
+    try:
+        yield reloader, next_event
+    finally:
+        stop.set()
+        await task
+
+
+@pytest.fixture
+def clean_plugin_manager():
+    """Plugins registered from files in one test must not leak into the next."""
+    load_plugins()
+    before = set(pm.get_plugins())
+    yield
+    for plugin in set(pm.get_plugins()) - before:
+        pm.unregister(plugin)
+
+
+def test_plugin_edits_reload_and_broken_edits_keep_the_last_good_version(clean_plugin_manager):
+    plugin = paths.plugins_dir() / "probe.py"
+
+    async def scenario():
+        async with reloading() as (_, next_event):
+            plugin.write_text(plugin_source("probe/v1"))
+            assert await next_event() == Loaded(kind="plugin", name="probe")
+            assert plugin_rules() == ["probe/v1"]
+
+            plugin.write_text(plugin_source("probe/v2"))
+            assert await next_event() == Loaded(kind="plugin", name="probe")
+            assert plugin_rules() == ["probe/v2"]
+
+            plugin.write_text(plugin_source("probe/v3").replace("def toolsmith_check_source(source):", "def toolsmith_check_source(source)"))
+            event = await next_event()
+            assert isinstance(event, Failed) and event.kept and "SyntaxError" in event.message and "probe.py" in event.message
+            assert plugin_rules() == ["probe/v2"]
+
+            plugin.write_text(plugin_source("probe/v4").replace("toolsmith_check_source", "toolsmith_check_sorce"))
+            event = await next_event()
+            assert isinstance(event, Failed) and event.kept and "toolsmith_check_sorce" in event.message
+            assert plugin_rules() == ["probe/v2"]
+
+            plugin.write_text(plugin_source("probe/v5").replace("(source)", "(source, colour)"))
+            event = await next_event()
+            assert isinstance(event, Failed) and event.kept and "colour" in event.message
+            assert plugin_rules() == ["probe/v2"]
+
+            plugin.unlink()
+            assert await next_event() == Unloaded(kind="plugin", name="probe")
+            assert plugin_rules() == []
+
+    paths.plugins_dir().mkdir(parents=True)
+    asyncio.run(scenario())
+
+
+def test_tool_edits_reload_and_broken_edits_keep_the_last_good_version(inbox):
+    save_tool("index")
+    source = Library().load("index").source_path
+
+    async def scenario():
+        async with reloading() as (reloader, next_event):
+            assert reloader.tool("index").source == INDEX_TOOL
+
+            edited = INDEX_TOOL.replace("*.txt", "*.md")
+            source.write_text(edited)
+            assert await next_event() == Loaded(kind="tool", name="index")
+            assert reloader.tool("index").source == edited
+
+            source.write_text(edited.replace("def main(argv=None):", "def main(argv=None)"))
+            event = await next_event()
+            assert isinstance(event, Failed) and event.kept and "tool.py:5:" in event.message
+            assert reloader.tool("index").source == edited
+
+            manifest = source.parent / "tool.toml"
+            manifest.write_text(manifest.read_text().replace('kind = "dir"', 'kind = "folder"'))
+            event = await next_event()
+            assert isinstance(event, Failed) and event.kept and "kind" in event.message
+            assert reloader.tool("index").source == edited
+
+            Library().remove("index")
+            assert await next_event() == Unloaded(kind="tool", name="index")
+            with pytest.raises(ToolUnavailable, match="'index'"):
+                reloader.tool("index")
+
+    asyncio.run(scenario())
+
+
+def test_a_new_tool_is_picked_up():
+    async def scenario():
+        async with reloading() as (reloader, next_event):
+            save_tool("index")
+            assert await next_event() == Loaded(kind="tool", name="index")
+            assert reloader.tool("index").manifest.name == "index"
+
+    asyncio.run(scenario())
