@@ -116,15 +116,18 @@ def prepare_copy(target: str, upper: str, snapshot: str) -> None:
     for rel, st in _walk(target):
         src, dst = os.path.join(target, rel), os.path.join(upper, rel)
         kind = _type_of(st.st_mode)
-        if kind == "dir":
-            os.mkdir(dst)
-            shutil.copystat(src, dst)
-        elif kind == "symlink":
-            os.symlink(os.readlink(src), dst)
-        elif kind == "file":
-            shutil.copy2(src, dst)
-        else:
+        if kind not in ("file", "dir", "symlink"):
             raise PlanError(f"{src}: a {_describe(st.st_mode)} cannot be previewed; move it out of the write path")
+        try:
+            if kind == "dir":
+                os.mkdir(dst)
+                shutil.copystat(src, dst)
+            elif kind == "symlink":
+                os.symlink(os.readlink(src), dst)
+            else:
+                shutil.copy2(src, dst)
+        except OSError as e:
+            raise PlanError(f"cannot copy {src} for the preview ({e.strerror}); fix its permissions or free some disk space") from e
         cst = os.lstat(dst)
         entries.append(_Entry(rel, kind, _copy_id(cst), Stamp(st.st_size, st.st_mtime_ns, st.st_ino)))
     Path(snapshot).write_bytes(msgspec.msgpack.encode(entries))

@@ -2,7 +2,10 @@
 before anything is applied."""
 
 import os
+import shutil
 import stat
+import tempfile
+from pathlib import Path
 
 import pytest
 from preview_trees import MUTATE, copy_preview, make_tree, overlay_preview, preview, snapshot
@@ -130,6 +133,27 @@ def test_copy_mode_refuses_a_write_root_holding_a_fifo(tmp_path):
     os.mkfifo(root / "pipe")
     with pytest.raises(PlanError, match="FIFO.*move it out"):
         prepare_copy(str(root), str(tmp_path / "upper"), str(tmp_path / "snap"))
+
+
+def test_copy_mode_says_which_file_it_could_not_copy():
+    base = Path(tempfile.mkdtemp())  # reachable by a normal user, unlike pytest's tmp_path
+    base.chmod(0o777)
+    root = base / "root"
+    root.mkdir()
+    (root / "secret").write_text("x")
+    (root / "secret").chmod(0o600)
+    pid = os.fork()
+    if pid == 0:  # as a normal user, who cannot read a file that is not theirs
+        try:
+            os.setuid(65534)
+            prepare_copy(str(root), str(base / "upper"), str(base / "snap"))
+        except PlanError as e:
+            os._exit(0 if "cannot copy" in str(e) and "secret" in str(e) and "Permission denied" in str(e) else 2)
+        finally:
+            os._exit(3)
+    code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    shutil.rmtree(base)
+    assert code == 0
 
 
 def test_copy_mode_notices_a_same_size_edit_that_restores_the_mtime(tmp_path):
