@@ -180,8 +180,8 @@ def hf_online(model, requests: list[dict], batch_size: int) -> dict:
     return {"tok_s": generated / (clock - requests[0]["arrival"]), "seconds": clock, "generated": generated}
 
 
-def prefix_ttft(engine: LLMEngine, rng: random.Random) -> dict:
-    prefix = [rng.randrange(PROMPT_VOCAB) for _ in range(1024)]
+def prefix_ttft(engine: LLMEngine, rng: random.Random, repeats: int) -> dict:
+    """Best of `repeats` fresh 1,024-token prefixes: TTFT cold, then for a second prompt sharing the prefix."""
     one = SamplingParams(temperature=0, max_tokens=1)
 
     def ttft(prompt):
@@ -191,8 +191,11 @@ def prefix_ttft(engine: LLMEngine, rng: random.Random) -> dict:
                 result = out.metrics.time_to_first_token
         return result
 
-    cold = ttft(prefix + [rng.randrange(PROMPT_VOCAB) for _ in range(16)])
-    warm = ttft(prefix + [rng.randrange(PROMPT_VOCAB) for _ in range(16)])
+    cold = warm = float("inf")
+    for _ in range(repeats):
+        prefix = [rng.randrange(PROMPT_VOCAB) for _ in range(1024)]
+        cold = min(cold, ttft(prefix + [rng.randrange(PROMPT_VOCAB) for _ in range(16)]))
+        warm = min(warm, ttft(prefix + [rng.randrange(PROMPT_VOCAB) for _ in range(16)]))
     return {"cold_s": cold, "cached_s": warm, "speedup": cold / warm}
 
 
@@ -208,12 +211,16 @@ def run(quick: bool, log) -> dict:
         log(f"memory bandwidth (fp32 GEMV, 512 MiB): {bw:.1f} GB/s")
         prompt = [rng.randrange(PROMPT_VOCAB) for _ in range(128)]
         online_dtypes = ["bfloat16"] if quick else list(DTYPES)
+        repeats = 2 if quick else 3
         for name, dtype in DTYPES.items():
             hf = base.to(dtype)
             engine = LLMEngine(folder, dtype=name, max_num_seqs=16)
             engine_decode_tok_s(engine, prompt[:16], 4)  # warm-up
             hf_decode_tok_s(hf, prompt[:16], 4)
-            ours, theirs = engine_decode_tok_s(engine, prompt, 64), hf_decode_tok_s(hf, prompt, 64)
+            ours = theirs = 0.0
+            for _ in range(repeats):  # alternate, best of each: other processes on the machine only slow a run down
+                ours = max(ours, engine_decode_tok_s(engine, prompt, 64))
+                theirs = max(theirs, hf_decode_tok_s(hf, prompt, 64))
             ceiling = bw * 1e9 / bytes_per_token(hf, dtype, context=160)
             r = {
                 "batch1_tok_s": ours,
@@ -249,7 +256,7 @@ def run(quick: bool, log) -> dict:
                     f"HF sequential {sequential['tok_s']:.1f} ({r['online_ratio_vs_hf_sequential']:.2f}x); "
                     f"KV waste {ours_online['kv_waste']:.1%} (worst step {ours_online['kv_waste_worst_step']:.1%})"
                 )
-            p = prefix_ttft(LLMEngine(folder, dtype=name), rng)
+            p = prefix_ttft(LLMEngine(folder, dtype=name), rng, repeats)
             r |= {"prefix_ttft_cold_s": p["cold_s"], "prefix_ttft_cached_s": p["cached_s"], "prefix_ttft_speedup": p["speedup"]}
             log(f"[{name}] TTFT 1,040-token prompt: cold {p['cold_s']:.3f} s, 1,024 cached {p['cached_s']:.3f} s ({p['speedup']:.1f}x)")
             report[name] = r
