@@ -146,10 +146,15 @@ def undo(run_id: str | None = None, force: bool = False) -> RunResult:
 
 
 def recover() -> list[str]:
-    """Roll back every apply or undo that a crash interrupted; one line per run fixed."""
+    """Roll back every apply or undo that a crash interrupted; one line per run fixed
+    (or that could not be fixed: one damaged run must not block every other)."""
     fixed = []
     for run_dir in _run_dirs():
-        what = journal.recover(run_dir)
+        try:
+            what = journal.recover(run_dir)
+        except OSError as e:
+            fixed.append(f"run {run_dir.name}: an interrupted apply or undo could not be rolled back ({e}); see {run_dir}")
+            continue
         if what:
             fixed.append(f"run {run_dir.name}: interrupted {what} rolled back")
     return fixed

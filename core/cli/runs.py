@@ -15,7 +15,8 @@ def register(cli: click.Group) -> None:
 def _api():
     from toolsmith.sandbox import runs as api  # the sandbox loads only when a command needs it
 
-    api.recover()
+    for line in api.recover():
+        click.echo(line, err=True)
     return api
 
 

@@ -164,6 +164,23 @@ def test_an_apply_interrupted_by_a_crash_is_rolled_back_at_the_next_start(folder
     assert runs.recover() == [f"run {result.run_id}: interrupted apply rolled back"]
     assert snapshot(folder) == before
     assert runs.get(result.run_id).state == "previewed"
+    assert runs.recover() == []
+
+
+def test_a_run_whose_rollback_fails_is_reported_and_blocks_no_other(folder, run_cli):
+    result = runs.run(["python3", "-c", TOOL], policy(folder))
+    pid = os.fork()
+    if pid == 0:
+        os.environ[journal.FAULT_ENV] = "12"
+        try:
+            runs.apply(result.run_id)
+        finally:
+            os._exit(1)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 70
+    shutil.rmtree(runs.runs_dir() / result.run_id / "area")  # someone deleted the trash
+    listed = run_cli("runs", "--json")
+    assert listed.returncode == 0 and "could not be rolled back" in listed.stderr
+    assert [r["run_id"] for r in json.loads(listed.stdout)] == [result.run_id]
 
 
 def test_several_write_folders_each_get_a_layer_and_a_nested_one_is_covered(folder, tmp_path):
