@@ -61,7 +61,7 @@ ST_NOATIME, ST_NODIRATIME, ST_RELATIME = 1024, 2048, 4096
 
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 4, 22, 36, 38
 SECCOMP_MODE_FILTER = 2
-SIGKILL = 9
+SIGKILL, SIGTERM = 9, 15
 
 # Landlock (include/uapi/linux/landlock.h)
 LL_EXECUTE, LL_WRITE_FILE, LL_READ_FILE, LL_READ_DIR = 1, 2, 4, 8
@@ -485,11 +485,34 @@ def run_without_namespaces(cfg):
         cfg["allow_degraded"] = False  # a preview must never write through to the real files
         record(cfg, "filesystem view", False, "a preview needs a mount namespace")
     record(cfg, "filesystem view", False, "needs the namespaces")
-    prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of the command come back here to be reaped and counted
+    prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of the command, setsid() or not, come back here
     runner = os.fork()
     if runner == 0:
         run_command(cfg, namespaced=False)
-    supervise(runner)
+    # the builtin half of `signal`: no file to reach after the drop, no enum import to pay for
+    import _signal
+
+    _signal.signal(SIGTERM, lambda *_: (kill_descendants(), os._exit(128 + SIGTERM)))
+    supervise(runner, kill_descendants)
+
+
+def kill_descendants():
+    """Without a pid namespace, end the run by hand: as the subreaper, kill every child,
+    reap it, and repeat with the orphans its death hands to us, until none is left."""
+    while True:
+        try:
+            with open(f"/proc/self/task/{os.getpid()}/children") as f:
+                children = [int(pid) for pid in f.read().split()]
+        except OSError:  # kernel without CONFIG_PROC_CHILDREN: nothing more can be done
+            return
+        if not children:
+            return
+        for pid in children:
+            try:
+                os.kill(pid, SIGKILL)
+                os.waitpid(pid, 0)
+            except (ChildProcessError, ProcessLookupError):  # reaped already
+                pass
 
 
 def init(cfg, fds):
@@ -508,8 +531,8 @@ def init(cfg, fds):
     supervise(runner)
 
 
-def supervise(runner):
-    """Reap until the runner ends, report how it ended and what it used, exit the same way.
+def supervise(runner, cleanup=None):
+    """Reap until the runner ends, ``cleanup``, report how it ended and what it used, exit the same way.
 
     The usage is this process's reaped children's, so it excludes the launcher (whose
     memory a vfork'ed child would otherwise count as its own peak).
@@ -518,6 +541,8 @@ def supervise(runner):
         pid, status = os.waitpid(-1, 0)
         if pid == runner:
             break
+    if cleanup:
+        cleanup()
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     usage = {"cpu_seconds": used.ru_utime + used.ru_stime, "max_rss_kb": used.ru_maxrss}
     if os.WIFSIGNALED(status):

@@ -325,19 +325,21 @@ def _collect(proc: subprocess.Popen, status_r: int, deadline: float, output_limi
     selector = selectors.DefaultSelector()
     for fd in [*streams, pidfd]:
         selector.register(fd, selectors.EVENT_READ)
-    open_fds, exited, stopped, drain_until, captured = set(streams), False, None, None, 0
+    open_fds, exited, stopped, drain_until, captured, kill_at = set(streams), False, None, None, 0, None
     try:
         while open_fds or not exited:
             now = time.monotonic()
             if not exited and not stopped and now >= deadline:
-                stopped = "timeout"
+                stopped, kill_at = "timeout", _stop(proc)
+            if not exited and kill_at and now >= kill_at:
                 _kill(proc)
+                kill_at = now + 1.0
             if exited and drain_until is None:
                 _kill(proc)  # anything the command left behind outside a pid namespace
                 drain_until = now + 1.0
             if drain_until is not None and now >= drain_until:
                 break
-            wake = drain_until if drain_until else (now + 1.0 if stopped else deadline)
+            wake = drain_until or kill_at or deadline
             for key, _ in selector.select(max(0.0, wake - now)):
                 if key.fd == pidfd:
                     exited = True
@@ -351,12 +353,22 @@ def _collect(proc: subprocess.Popen, status_r: int, deadline: float, output_limi
                     streams[key.fd] += data
                     captured += len(data) if key.fd != status_r else 0
                 elif not stopped:
-                    stopped = "output"
-                    _kill(proc)
+                    stopped, kill_at = "output", _stop(proc)
     finally:
         selector.close()
         os.close(pidfd)
     return streams, stopped
+
+
+def _stop(proc: subprocess.Popen) -> float:
+    """Ask the child to end the run (SIGTERM: with a pid namespace it simply dies and takes
+    the namespace along; without one it first kills every process of the run). Returns
+    when to stop asking and SIGKILL the group."""
+    try:
+        os.kill(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    return time.monotonic() + 1.0
 
 
 def _kill(proc: subprocess.Popen) -> None:

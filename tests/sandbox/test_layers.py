@@ -8,6 +8,7 @@ seccomp installation with EINVAL, so detection runs on real kernel answers.
 
 import json
 import subprocess
+import time
 
 import pytest
 from escape_harness import TOOLSMITH, make_world, remove_world
@@ -123,6 +124,18 @@ def test_without_namespaces_landlock_alone_still_guards_the_files(world, monkeyp
     assert (allowed.exit_code, allowed.stdout) == (0, b"input data\n")
     write = execute(["sh", "-c", f"echo made > {world.outbox}/f"], world.policy(allow_degraded=True))
     assert write.exit_code == 0 and (world.outbox / "f").read_text() == "made\n"
+
+
+@pytest.mark.parametrize("ending", ["exit", "timeout"])
+def test_without_namespaces_a_setsid_grandchild_is_still_killed(world, monkeypatch, ending):
+    # No pid namespace: the child, as subreaper, hunts down what the command left behind.
+    simulate(monkeypatch, "namespaces")
+    late = world.outbox / "late"
+    script = f"setsid sh -c 'sleep 1; echo escaped > {late}' & " + ("exit 0" if ending == "exit" else "sleep 30")
+    result = execute(["sh", "-c", script], world.policy(allow_degraded=True, timeout=0.5))
+    assert result.timed_out == (ending == "timeout")
+    time.sleep(1.5)
+    assert not late.exists()
 
 
 def test_a_preview_is_refused_without_namespaces_even_when_degraded(world, monkeypatch, tmp_path):
