@@ -14,11 +14,12 @@ def stream_deltas(engine, messages: list[dict], settings: ForgeConfig) -> Iterat
     """
     from ..engine.sampling import SamplingParams
 
-    # Token ids, not text: encoding rendered text would add a second BOS token.
-    prompt = engine.tokenizer.encode_chat(messages, add_generation_prompt=True)
     params = SamplingParams(temperature=settings.temperature, max_tokens=settings.max_tokens, seed=0)
+    if hasattr(engine, "generate_chat"):  # a remote server renders the chat with its own template
+        stream = engine.generate_chat(messages, params)
+    else:  # token ids, not text: encoding rendered text would add a second BOS token
+        stream = engine.generate(engine.tokenizer.encode_chat(messages, add_generation_prompt=True), params)
     loop = asyncio.new_event_loop()
-    stream = engine.generate(prompt, params)
     try:
         while True:
             try:

@@ -13,7 +13,7 @@ from pathlib import Path
 import msgspec
 from litestar import Controller, get, post
 from litestar.datastructures import State
-from litestar.params import JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Stream
 
 from ..errors import ToolsmithError
@@ -114,7 +114,7 @@ class ToolsController(Controller):
         return [_summary(tool.manifest) for tool in Library().tools()]
 
     @get("/{name:str}", responses=RESPONSES, summary="A tool: manifest, source and versions", sync_to_thread=True)
-    def show_tool(self, name: str) -> ToolDetail:
+    def show_tool(self, name: FromPath[str]) -> ToolDetail:
         library = _library_with(name)
         tool = library.load(name)
         return ToolDetail(manifest=tool.manifest, source=tool.source, versions=library.history(name))
@@ -125,13 +125,13 @@ class ToolsController(Controller):
         return await forge_stream(lambda: forge_new(data.description, state.config, engine=engine, name=data.name))
 
     @post("/{name:str}/edit", status_code=200, responses=RESPONSES, operation_class=forge_events_operation(), summary="Change a tool; the forge's events as server-sent events")
-    async def edit_tool(self, name: str, data: JSONBody[EditTool], state: State) -> Stream:
+    async def edit_tool(self, name: FromPath[str], data: JSONBody[EditTool], state: State) -> Stream:
         _library_with(name)
         engine = _forge_engine(state)
         return await forge_stream(lambda: forge_edit(name, data.change, state.config, engine=engine))
 
     @post("/{name:str}/run", status_code=200, responses=RESPONSES, summary="Run a tool in the sandbox and preview its file changes", sync_to_thread=True)
-    def run_tool(self, name: str, data: JSONBody[RunRequest], state: State) -> RunView:
+    def run_tool(self, name: FromPath[str], data: JSONBody[RunRequest], state: State) -> RunView:
         from toolsmith.sandbox import runs
 
         tool = _library_with(name).load(name)
@@ -148,25 +148,25 @@ class RunsController(Controller):
     tags = ["Runs"]
 
     @get("/", responses=RESPONSES, summary="Runs, newest first", sync_to_thread=True)
-    def list_runs(self, limit: int = 50) -> list[RunLine]:
+    def list_runs(self, limit: FromQuery[int] = 50) -> list[RunLine]:
         from toolsmith.sandbox import runs
 
         return [RunLine(**msgspec.structs.asdict(r)) for r in runs.list_runs(max(limit, 0))]
 
     @get("/{run_id:str}", responses=RESPONSES, summary="A run: output and plan", sync_to_thread=True)
-    def show_run(self, run_id: str) -> RunView:
+    def show_run(self, run_id: FromPath[str]) -> RunView:
         from toolsmith.sandbox import runs
 
         return run_view(_existing_run(run_id, runs.get))
 
     @post("/{run_id:str}/apply", status_code=200, responses=RESPONSES, summary="Apply a previewed run's changes to the real files", sync_to_thread=True)
-    def apply_run(self, run_id: str) -> RunView:
+    def apply_run(self, run_id: FromPath[str]) -> RunView:
         from toolsmith.sandbox import runs
 
         return run_view(_existing_run(run_id, runs.apply))
 
     @post("/{run_id:str}/undo", status_code=200, responses=RESPONSES, summary="Put the files back as they were before an applied run", sync_to_thread=True)
-    def undo_run(self, run_id: str) -> RunView:
+    def undo_run(self, run_id: FromPath[str]) -> RunView:
         from toolsmith.sandbox import runs
 
         return run_view(_existing_run(run_id, runs.undo))
@@ -177,7 +177,7 @@ class CatalogController(Controller):
     tags = ["Catalog"]
 
     @get("/recipes", responses=RESPONSES, summary="Built-in recipes, or the best matches for q", sync_to_thread=True)
-    def list_recipes(self, q: str | None = None, limit: int = 5) -> list[RecipeView]:
+    def list_recipes(self, q: FromQuery[str | None] = None, limit: FromQuery[int] = 5) -> list[RecipeView]:
         catalog = recipes()
         if not q or not q.strip():
             return [RecipeView(name=r.name, description=r.manifest.description) for r in catalog.values()]
