@@ -39,7 +39,7 @@ async def reloading(quiet_ms: int = 50):
     reloader.load_all()
     stop = asyncio.Event()
     task = asyncio.create_task(reloader.run(stop))
-    await asyncio.sleep(0.2)  # awatch sets up its watches in a worker thread; give it a moment
+    await asyncio.sleep(0)  # the task starts; awatch sets up its watches before its first await
 
     async def next_event():
         return await asyncio.wait_for(events.get(), 30)

@@ -1,0 +1,78 @@
+"""`toolsmith watch` end to end: photos landing in a folder are renamed by date, until Ctrl-C."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import msgspec
+from PIL import Image
+
+from toolsmith.core.library import Library
+from toolsmith.core.manifest import Trigger
+from toolsmith.core.recipes import recipes
+
+from .conftest import give_to_tool_user
+
+EXIF_IFD, DATE_TIME_ORIGINAL = 0x8769, 0x9003
+
+
+def photo(path: Path, taken: str) -> None:
+    image = Image.new("RGB", (16, 12), (30, 90, 200))
+    exif = image.getexif()
+    exif.get_ifd(EXIF_IFD)[DATE_TIME_ORIGINAL] = taken
+    image.save(path, exif=exif)
+    give_to_tool_user(path)
+
+
+def save_recipe_with_trigger(folder: Path) -> None:
+    recipe = recipes()["rename-photos-by-date"]
+    trigger = Trigger(path=str(folder), patterns=["*.jpg"], debounce_ms=300, auto_apply=True)
+    Library().save(msgspec.structs.replace(recipe.manifest, trigger=trigger), recipe.source)
+
+
+def events(process):
+    for line in process.stdout:
+        yield json.loads(line)
+
+
+def test_watch_renames_new_photos_as_they_land_until_interrupted(inbox, toolsmith_home):
+    save_recipe_with_trigger(inbox)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "toolsmith.core.cli", "watch", "--json", "rename-photos-by-date"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TOOLSMITH_HOME": str(toolsmith_home)},
+    )
+    try:
+        stream = events(process)
+        assert next(stream) == {"type": "watching", "tool": "rename-photos-by-date", "folder": str(inbox), "patterns": ["*.jpg"], "auto_apply": True}
+        photo(inbox / "IMG_0001.jpg", "2024:07:14 15:30:12")
+        photo(inbox / "IMG_0002.jpg", "2023:01:02 08:00:00")
+        assert next(stream) == {"type": "changed", "files": ["IMG_0001.jpg", "IMG_0002.jpg"]}
+        previewed = next(stream)
+        assert (previewed["type"], previewed["summary"]) == ("previewed", "2 renamed")
+        assert next(stream) == {"type": "applied", "run_id": previewed["run_id"]}
+        assert sorted(os.listdir(inbox)) == ["2023-01-02_08-00-00.jpg", "2024-07-14_15-30-12.jpg"]
+
+        photo(inbox / "IMG_0003.jpg", "2025:12:31 23:59:59")
+        assert next(stream) == {"type": "changed", "files": ["IMG_0003.jpg"]}  # not the renamed ones
+        assert next(stream)["summary"] == "1 renamed"
+        assert next(stream)["type"] == "applied"
+        assert "2025-12-31_23-59-59.jpg" in os.listdir(inbox)
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert out == ""
+
+
+def test_watch_without_a_folder_says_how_to_give_one(run_cli):
+    recipe = recipes()["rename-photos-by-date"]
+    Library().save(recipe.manifest, recipe.source)
+    result = run_cli("watch", "rename-photos-by-date")
+    assert result.returncode == 1
+    assert result.stderr == "error: no folder to watch: give one (`toolsmith watch rename-photos-by-date PATH`) or set path in the tool's [trigger]\n"
