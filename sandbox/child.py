@@ -51,7 +51,9 @@ EPERM, ENOSYS, EINVAL = 1, 38, 22
 
 CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS = 0x20000, 0x02000000, 0x04000000
 CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x08000000, 0x10000000, 0x20000000, 0x40000000
-CLONE_NEW_ANY = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET
+CLONE_NEW_ANY = (
+    CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET
+)
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
@@ -302,7 +304,7 @@ def stage_as_root(sources):
     stage = "/dev/shm" if os.path.isdir("/dev/shm") else "/tmp"
     mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k")
     staged = {}
-    for i, (root, fd) in enumerate(zip(roots, fds)):
+    for i, (root, fd) in enumerate(zip(roots, fds, strict=True)):
         spot = f"{stage}/s{i}"
         make_mountpoint(spot, os.path.isdir(f"/proc/self/fd/{fd}"))
         mount(f"/proc/self/fd/{fd}", spot, None, MS_BIND | MS_REC)
@@ -365,7 +367,8 @@ def build_root(cfg, fds, new_root="/tmp"):
     r = lambda p: new_root + p  # noqa: E731
     for d in ("/proc", "/dev", "/tmp", "/run", "/sys"):
         os.mkdir(r(d), 0o755)
-    mount("tmpfs", r("/tmp"), "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={cfg['tmp_mb']}m,nr_inodes={cfg['tmp_inodes']}")
+    tmp = f"mode=1777,size={cfg['tmp_mb']}m,nr_inodes={cfg['tmp_inodes']}"
+    mount("tmpfs", r("/tmp"), "tmpfs", MS_NOSUID | MS_NODEV, tmp)
     mount("tmpfs", r("/run"), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k")
     mount("tmpfs", r("/dev"), "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k")
     for dev in DEVICES:

@@ -6,6 +6,7 @@ reports how the run ended. Nothing here runs untrusted code in this process.
 """
 
 import ast
+import contextlib
 import functools
 import marshal
 import os
@@ -364,19 +365,15 @@ def _stop(proc: subprocess.Popen) -> float:
     """Ask the child to end the run (SIGTERM: with a pid namespace it simply dies and takes
     the namespace along; without one it first kills every process of the run). Returns
     when to stop asking and SIGKILL the group."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     return time.monotonic() + 1.0
 
 
 def _kill(proc: subprocess.Popen) -> None:
     """SIGKILL the launcher's process group: its PID 1 dies, and with it the whole pid namespace."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _messages(raw: bytes) -> list[dict]:

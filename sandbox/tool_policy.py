@@ -32,7 +32,8 @@ def tool_policy(
     declared = {p.name: p for p in manifest.parameters}
     unknown = sorted(set(arguments) - set(declared))
     if unknown:
-        raise SandboxError(f"tool {manifest.name!r} has no parameter {unknown[0]!r} (it has: {', '.join(declared) or 'none'})")
+        known = ", ".join(declared) or "none"
+        raise SandboxError(f"tool {manifest.name!r} has no parameter {unknown[0]!r} (it has: {known})")
     reads, writes = [os.path.realpath(tool_dir)], []
     for name, value in arguments.items():
         param = declared[name]

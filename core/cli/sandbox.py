@@ -48,7 +48,9 @@ def check(as_json: bool) -> None:
 @click.option("--read", "reads", multiple=True, metavar="PATH", help="Readable (and executable) path; repeatable.")
 @click.option("--write", "writes", multiple=True, metavar="PATH", help="Readable and writable path; repeatable.")
 @click.option("--net", is_flag=True, help="Allow network access (off by default).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Wall-clock seconds before every process is killed.")
+@click.option(
+    "--timeout", type=click.FloatRange(min=0, min_open=True), help="Wall-clock seconds before every process is killed."
+)
 @click.option("--memory", type=click.IntRange(min=16), metavar="MB", help="Address-space limit per process.")
 @click.option("--allow-degraded", is_flag=True, help="Run even when a required isolation layer is missing.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)

@@ -7,6 +7,7 @@ tests open on 127.0.0.1 or ::1. A missing layer makes execute() refuse, so on a 
 that lacks one these tests fail instead of skipping.
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -351,8 +352,7 @@ def test_the_environment_holds_no_host_secrets(world, monkeypatch):
 
 
 def test_no_host_file_descriptor_leaks_in(world):
-    held = open(world.secret(), "rb")  # an fd the launcher's process has open
-    try:
+    with open(world.secret(), "rb"):  # an fd the launcher's process has open
         got = world.report(
             """
             RESULTS["open"] = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
@@ -362,8 +362,6 @@ def test_no_host_file_descriptor_leaks_in(world):
             done()
             """
         )
-    finally:
-        held.close()
     assert len(got) == 1 and len(got["open"]) <= 4  # 0, 1, 2 and the listing's own fd
 
 
@@ -424,10 +422,8 @@ def test_a_setsid_grandchild_does_not_outlive_the_timeout(world):
     time.sleep(0.5)
     assert (world.outbox / "heartbeat").read_text() == beats
     for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            assert marker.encode() not in open(f"/proc/{pid}/cmdline", "rb").read()
-        except (FileNotFoundError, ProcessLookupError):
-            pass
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError), open(f"/proc/{pid}/cmdline", "rb") as f:
+            assert marker.encode() not in f.read()
 
 
 def test_background_processes_die_with_the_command(world):

@@ -51,7 +51,7 @@ def test_a_normal_user_gets_every_layer(tmp_path):
         shutil.copytree(Path(toolsmith.sandbox.__file__).parent, package / "sandbox", ignore=ignore)
         for library in (pluggy, msgspec, platformdirs, tomli_w):
             shutil.copytree(Path(library.__file__).parent, shim / library.__name__, ignore=ignore)
-        for folder, dirs, files in os.walk(shim):
+        for folder, _, _ in os.walk(shim):
             os.chmod(folder, 0o755)
         paths = {"inbox": str(world.inbox), "outbox": str(world.outbox), "secret": str(world.secret())}
         done = subprocess.run(
