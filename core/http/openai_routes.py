@@ -30,8 +30,9 @@ class OpenAIController(Controller):
     @get("/models", responses=RESPONSES, summary="The served model")
     async def models(self, state: State) -> oa.ModelList:
         slot = state.slot
-        created = int(state.started)
-        return oa.ModelList(data=[oa.Model(id=slot.name, created=created, max_model_len=slot.context_length())])
+        if not slot.configured:
+            return oa.ModelList(data=[])
+        return oa.ModelList(data=[oa.Model(id=slot.name, created=int(state.started), max_model_len=slot.context_length())])
 
     @post(
         "/completions",

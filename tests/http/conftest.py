@@ -41,7 +41,7 @@ def open_tiny(folder: Path):
 
 def small_config(**server) -> Config:
     """Small caps so random-input tests (schemathesis) stay fast; a one-attempt forge."""
-    return Config(server=ServerConfig(**{"max_tokens": 64, **server}), forge=ForgeConfig(max_attempts=1, max_tokens=64))
+    return Config(server=ServerConfig(**{"max_tokens": 448, **server}), forge=ForgeConfig(max_attempts=1, max_tokens=64))
 
 
 class Server:
