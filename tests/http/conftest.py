@@ -26,17 +26,18 @@ from toolsmith.core.http import create_app  # noqa: E402
 KEY = "test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 MODEL = "tiny"
+CONTEXT = 8192
 
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("tiny-llama")
-    tiny_models.build(folder, "llama-tied")
+    tiny_models.build(folder, "llama-tied", max_position_embeddings=CONTEXT)  # room for the forge's long prompt
     return folder
 
 
 def open_tiny(folder: Path):
-    return lambda: AsyncEngine(folder, dtype="float32", max_num_seqs=32, kv_cache_tokens=32 * 256)
+    return lambda: AsyncEngine(folder, dtype="float32", max_num_seqs=32, kv_cache_tokens=2 * CONTEXT)
 
 
 def small_config(**server) -> Config:

@@ -6,7 +6,7 @@ expected token counts from the model's tokenizer, not from the server.
 
 import openai
 import pytest
-from conftest import AUTH, KEY, MODEL
+from conftest import AUTH, CONTEXT, KEY, MODEL
 
 from toolsmith.core.engine import LLM, SamplingParams, Tokenizer
 
@@ -154,7 +154,7 @@ def test_max_tokens_above_the_servers_cap_is_refused(client):
 
 def test_prompt_longer_than_the_context_is_a_400(client):
     with pytest.raises(openai.BadRequestError) as caught:
-        client.completions.create(model=MODEL, prompt=[1] * 500, max_tokens=64)
+        client.completions.create(model=MODEL, prompt=[1] * CONTEXT, max_tokens=64)
     assert "context" in caught.value.body["message"]
 
 
