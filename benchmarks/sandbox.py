@@ -28,14 +28,18 @@ from toolsmith.sandbox import Policy, check_layers, execute
 TOOLSMITH = str(Path(sys.executable).with_name("toolsmith"))
 
 
-def _median_ms(action, runs: int) -> float:
-    action()  # warm the page cache
-    times = []
+def _medians_ms(actions: dict, runs: int) -> dict:
+    """Median milliseconds of each action; the actions take turns, so a change in the
+    machine's load hits them all alike."""
+    for action in actions.values():
+        action()  # warm the page cache
+    times = {name: [] for name in actions}
     for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return round(statistics.median(times) * 1000, 2)
+        for name, action in actions.items():
+            start = time.perf_counter()
+            action()
+            times[name].append(time.perf_counter() - start)
+    return {name: round(statistics.median(t) * 1000, 2) for name, t in times.items()}
 
 
 def _run(argv: list[str]) -> None:
@@ -46,15 +50,13 @@ def bench_exec(runs: int) -> dict:
     """Median wall time of a trivial command bare, through execute() and through the CLI."""
     inactive = [s.name for s in check_layers() if not s.active]
     python = str(Path(sys.executable).with_name("python3"))
-    result = {
-        "bare_ms": _median_ms(lambda: _run([python, "-c", "pass"]), runs),
-        "execute_ms": _median_ms(lambda: _check(execute(["python3", "-c", "pass"], Policy())), runs),
-        "cli_ms": _median_ms(lambda: _run([TOOLSMITH, "sandbox", "exec", "--", "python3", "-c", "pass"]), runs),
-        "cli_start_ms": _median_ms(lambda: _run([TOOLSMITH, "--version"]), runs),
-        "inactive_layers": inactive,
-        "runs": runs,
-        "cpus": os.cpu_count(),
-    }
+    result = _medians_ms({
+        "bare_ms": lambda: _run([python, "-c", "pass"]),
+        "execute_ms": lambda: _check(execute(["python3", "-c", "pass"], Policy())),
+        "cli_ms": lambda: _run([TOOLSMITH, "sandbox", "exec", "--", "python3", "-c", "pass"]),
+        "cli_start_ms": lambda: _run([TOOLSMITH, "--version"]),
+    }, runs)
+    result.update(inactive_layers=inactive, runs=runs, cpus=os.cpu_count(), load=os.getloadavg()[0])
     result["execute_overhead_ms"] = round(result["execute_ms"] - result["bare_ms"], 2)
     result["cli_overhead_ms"] = round(result["cli_ms"] - result["bare_ms"], 2)
     return result
