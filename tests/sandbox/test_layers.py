@@ -64,8 +64,6 @@ def test_a_missing_layer_is_detected_with_its_reason_and_exposure(monkeypatch, l
     simulate(monkeypatch, layer)
     statuses = {s.name: s for s in check_layers()}
     assert not statuses[layer].active and reason in statuses[layer].detail
-    cli = subprocess.run([TOOLSMITH, "sandbox", "check", "--json"], capture_output=True, timeout=60)
-    assert cli.returncode == 1 and {r["name"]: r["active"] for r in json.loads(cli.stdout)}[layer] is False
     assert statuses[layer].exposes
     needs_it = {"filesystem view", "overlayfs"} if layer == "namespaces" else set()
     assert all(s.active for name, s in statuses.items() if name != layer and name not in needs_it)
@@ -82,9 +80,16 @@ def test_a_run_without_a_required_layer_is_refused_with_how_to_enable_it(world, 
         execute(["true"], world.policy())
     message = str(refused.value)
     assert f"'{layer}' is unavailable" in message and how in message and "--allow-degraded" in message
+
+
+def test_the_cli_reports_a_missing_layer_and_refuses_to_run_without_it(monkeypatch):
+    simulate(monkeypatch, "landlock")
+    check = subprocess.run([TOOLSMITH, "sandbox", "check", "--json"], capture_output=True, timeout=60)
+    assert check.returncode == 1
+    assert {r["name"]: r["active"] for r in json.loads(check.stdout)}["landlock"] is False
     done = subprocess.run([TOOLSMITH, "sandbox", "exec", "--", "true"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and done.stdout == ""
-    assert done.stderr.count("\n") == 1 and f"'{layer}' is unavailable" in done.stderr
+    assert done.stderr.count("\n") == 1 and "'landlock' is unavailable" in done.stderr
 
 
 def test_without_landlock_a_degraded_run_still_hides_secrets_behind_the_namespaces(world, monkeypatch):
