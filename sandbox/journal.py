@@ -64,6 +64,7 @@ def apply(plan: Plan, run_dir: Path) -> None:
             raise ConcurrentChangeError(
                 _problems_message("changed since the preview; nothing was applied", problems) + " Run the tool again for a fresh preview."
             )
+        _unlock_layers(plan)
         areas: dict[str, Path] = {}
         steps = _apply_steps(plan, run_dir, areas)
         private = [str(run_dir), *(str(a) for a in areas.values())]
@@ -199,31 +200,50 @@ def _problems_message(what: str, problems: list[str]) -> str:
 # ---------------------------------------------------------------- building steps
 
 
+def _unlock_layers(plan: Plan) -> None:
+    """The tool may have left read-only folders in its layer; new content is moved
+    out of them (their final modes are in the plan, the layer is discarded after)."""
+    for layer in plan.layers:
+        _unlock(layer.upper)
+        for folder, subfolders, _ in os.walk(layer.upper):  # each unlocked before it is listed
+            for name in subfolders:
+                _unlock(os.path.join(folder, name))
+
+
+def _unlock(folder: str) -> None:
+    mode = stat.S_IMODE(os.lstat(folder).st_mode)
+    if mode | 0o700 != mode:
+        os.chmod(folder, mode | 0o700)
+
+
 def _apply_steps(plan: Plan, run_dir: Path, areas: dict[str, Path]) -> list[dict]:
     """The steps, in an order where each one's source exists and destination is free.
 
-    First every old content leaves its place (renamed sources and deleted entries
-    into the trash area, modified files swapped in place), then new folders are
-    made, then renamed and new content lands: no ordering puzzle between a folder
-    replaced by a file, a file moved out of a deleted folder, and so on.
+    First every old content leaves its place (renamed sources, then deleted entries,
+    into the trash area; modified files swapped in place), then new folders are made,
+    then renamed and new content lands, and folders get their final permissions last
+    (a folder may not stay writable): no ordering puzzle between a folder replaced by
+    a file, a file moved out of a deleted folder, and so on.
     """
     uppers = {layer.target: layer.upper for layer in plan.layers}
-    stage, leave, mkdirs, land = [], [], [], []
+    stage, evacuate, leave, mkdirs, land, modes = [], [], [], [], [], []
     deleted_dirs = {(c.root, c.path) for c in plan.changes if c.kind == "deleted" and c.type == "dir"}
     for k, c in enumerate(plan.changes):
         area = areas.get(c.root) or areas.setdefault(c.root, _area(c.root, run_dir, len(areas)))
         full = os.path.join(c.root, c.path)
         if c.kind == "renamed":
             moving = str(area / f"moving-{k}")
-            leave.insert(0, _rename(os.path.join(c.root, c.old_path), moving))
+            evacuate.append(_rename(os.path.join(c.root, c.old_path), moving))
             land.append(_rename(moving, full))
         elif c.kind == "deleted":
             if (c.root, os.path.dirname(c.path)) not in deleted_dirs:
                 leave.append(_rename(full, str(area / f"old-{k}")))
         elif c.type == "dir" and c.kind == "modified":
-            land.append({"op": "chmod", "path": full, "mode": c.mode_after, "old": c.mode_before})
+            modes.append({"op": "chmod", "path": full, "mode": c.mode_after, "old": c.mode_before})
         elif c.type == "dir":
-            mkdirs.append({"op": "mkdir", "path": full, "mode": c.mode_after, "area": str(area), **_owner(c)})
+            mkdirs.append({"op": "mkdir", "path": full, "mode": c.mode_after | 0o700, "area": str(area), **_owner(c)})
+            if c.mode_after | 0o700 != c.mode_after:
+                modes.append({"op": "chmod", "path": full, "mode": c.mode_after, "old": c.mode_after | 0o700})
         else:
             new = str(area / f"new-{k}")
             stage.append(_stage(c, os.path.join(uppers[c.root], c.path), new, same_filesystem(uppers[c.root], area)))
@@ -232,7 +252,7 @@ def _apply_steps(plan: Plan, run_dir: Path, areas: dict[str, Path]) -> list[dict
             else:
                 land.append(_rename(new, full))
     mkdirs.sort(key=lambda s: s["path"])
-    return stage + leave + mkdirs + land
+    return stage + evacuate + leave + mkdirs + land + modes
 
 
 def _undo_steps(applied: list[dict], expected: dict[str, list | None]) -> list[dict]:
@@ -261,9 +281,12 @@ def _undo_steps(applied: list[dict], expected: dict[str, list | None]) -> list[d
 
 
 def _unexpected_children(folder: str, expected: dict) -> list[str]:
+    """Entries of a folder the apply made that the apply did not put there. A folder
+    we may not list (the tool made it so) is taken as is: undo moves it whole into
+    the trash, so whatever is inside is kept all the same."""
     try:
         names = os.listdir(folder)
-    except FileNotFoundError:
+    except (FileNotFoundError, PermissionError):
         return []
     return sorted(n for n in names if os.path.join(folder, n) not in expected)
 

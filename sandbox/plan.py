@@ -163,7 +163,7 @@ class _Builder:
     # -- overlay: the upper dir lists exactly what the tool touched
 
     def from_overlay(self, target: str, upper: str, rel: str = "") -> None:
-        with os.scandir(os.path.join(upper, rel) if rel else upper) as it:
+        with os.scandir(_listable(os.path.join(upper, rel) if rel else upper)) as it:
             entries = sorted(it, key=lambda e: e.name)
         for entry in entries:
             path = os.path.join(rel, entry.name) if rel else entry.name
@@ -204,7 +204,7 @@ class _Builder:
             raise PlanError(f"copy layer for {target} has no snapshot")
         before = {e.path: e for e in msgspec.msgpack.decode(Path(snapshot).read_bytes(), type=list[_Entry])}
         now: dict[str, str] = {}
-        for path, st in _walk(upper):
+        for path, st in _walk(upper, layer=True):
             kind = now[path] = _type_of(st.st_mode)
             if kind not in ("file", "dir", "symlink"):
                 raise PlanError(f"the tool created {path!r}, a {_describe(st.st_mode)}; only files, folders and symlinks can be applied")
@@ -390,16 +390,18 @@ def _stamp(st: os.stat_result) -> Stamp:
     return Stamp(st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-def _walk(top: str, rel: str = "") -> Iterator[tuple[str, os.stat_result]]:
-    """Every entry below `top` (parents before children), never following symlinks."""
-    with os.scandir(os.path.join(top, rel) if rel else top) as it:
+def _walk(top: str, rel: str = "", layer: bool = False) -> Iterator[tuple[str, os.stat_result]]:
+    """Every entry below `top` (parents before children), never following symlinks.
+    In a `layer`, folders the tool locked are opened up (after their mode was read)."""
+    folder = os.path.join(top, rel) if rel else top
+    with os.scandir(_listable(folder) if layer else folder) as it:
         entries = sorted(it, key=lambda e: e.name)
     for entry in entries:
         path = os.path.join(rel, entry.name) if rel else entry.name
         st = entry.stat(follow_symlinks=False)
         yield path, st
         if stat.S_ISDIR(st.st_mode):
-            yield from _walk(top, path)
+            yield from _walk(top, path, layer)
 
 
 def _readlink(path: str) -> str | None:
@@ -407,6 +409,14 @@ def _readlink(path: str) -> str | None:
         return os.readlink(path)
     except OSError:
         return None
+
+
+def _listable(folder: str) -> str:
+    """A layer folder the tool left unreadable (say mode 0) is made readable to us;
+    its mode as the tool left it was read before, from its parent's listing."""
+    if not os.access(folder, os.R_OK | os.X_OK):
+        os.chmod(folder, stat.S_IMODE(os.lstat(folder).st_mode) | 0o700)
+    return folder
 
 
 def _lstat(path: str) -> os.stat_result | None:

@@ -5,13 +5,15 @@ import os
 import random
 import shutil
 import signal
+import tempfile
 import subprocess
 import time
+import traceback
 from pathlib import Path
 
 import msgspec
 import pytest
-from preview_trees import expected_after, make_tree, overlay_preview, preview, snapshot, without_mtimes
+from preview_trees import MUTATE, expected_after, make_tree, overlay_preview, preview, snapshot, without_mtimes
 
 from toolsmith.sandbox import journal
 from toolsmith.sandbox.plan import Plan, compute
@@ -55,6 +57,32 @@ def test_new_and_modified_files_keep_the_tools_mtime_and_the_originals_keep_thei
     journal.apply(case.plan, case.run_dir)
     assert os.stat(case.root / "2024-photo.jpg").st_ino == photo_ino  # a rename, not a copy
     assert os.stat(case.root / "notes.txt").st_mtime_ns == tool_mtime
+
+
+def test_apply_and_undo_as_a_normal_user_even_into_a_read_only_new_folder():
+    """Tests run as root, which ignores permissions; users do not."""
+    base = Path(tempfile.mkdtemp())
+    base.chmod(0o755)
+    script = MUTATE + (
+        "os.makedirs(j('locked', 'inner')); open(j('locked', 'f'), 'w').write('x')\n"
+        "os.chmod(j('locked', 'inner'), 0); os.chmod(j('locked'), 0o500)\n"
+    )
+    case = Case(base, script=script)
+    for path in [base, *base.rglob("*")]:
+        os.chown(path, 65534, 65534, follow_symlinks=False)
+
+    def as_user():
+        os.setgid(65534)
+        os.setuid(65534)
+        journal.apply(case.plan, case.run_dir)
+        if without_mtimes(case.now()) != case.after:
+            os._exit(2)
+        journal.undo(case.run_dir)
+
+    code = exit_code(in_child(as_user))
+    assert code == 0
+    assert case.now() == case.before
+    shutil.rmtree(base)
 
 
 def edit_in_place_same_size_same_mtime(root: Path) -> str:
@@ -136,6 +164,8 @@ def in_child(action, *args, fault: int | None = None) -> int:
                 os.environ[journal.FAULT_ENV] = str(fault)
             action(*args)
             os._exit(0)
+        except BaseException:
+            traceback.print_exc()
         finally:
             os._exit(1)
     return pid

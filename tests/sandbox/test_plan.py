@@ -156,6 +156,30 @@ def test_copy_mode_says_which_file_it_could_not_copy():
     assert code == 0
 
 
+def test_a_folder_the_tool_locked_is_planned_with_its_mode_as_a_normal_user():
+    base = Path(tempfile.mkdtemp())
+    base.chmod(0o755)
+    root, upper = base / "root", base / "upper"
+    root.mkdir()
+    (upper / "locked").mkdir(parents=True)
+    (upper / "locked" / "f").write_text("x")
+    (upper / "locked").chmod(0)
+    for path in (upper, upper / "locked", upper / "locked" / "f"):
+        os.chown(path, 65534, 65534)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setuid(65534)
+            plan = compute([Layer(target=str(root), upper=str(upper), mode="overlay")])
+            got = sorted((c.kind, c.type, c.path, c.mode_after) for c in plan.changes)
+            os._exit(0 if got == [("created", "dir", "locked", 0), ("created", "file", "locked/f", 0o644)] else 2)
+        finally:
+            os._exit(3)
+    code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    shutil.rmtree(base)
+    assert code == 0
+
+
 def test_copy_mode_notices_a_same_size_edit_that_restores_the_mtime(tmp_path):
     root = tmp_path / "root"
     root.mkdir()
