@@ -36,7 +36,8 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
         click.echo("no runs yet")
         return
     for r in listed:
-        click.echo(f"{r.run_id}  {r.state:<9}  {r.changes:<32}  {' '.join(r.command)}")
+        command = " ".join(r.command).replace("\n", " ")
+        click.echo(f"{r.run_id}  {r.state:<9}  {r.changes:<32}  {command[:80] + ('...' if len(command) > 80 else '')}")
 
 
 @runs.command()
