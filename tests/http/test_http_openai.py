@@ -6,7 +6,7 @@ expected token counts from the model's tokenizer, not from the server.
 
 import openai
 import pytest
-from conftest import AUTH, CONTEXT, KEY, MODEL
+from live_server import AUTH, CONTEXT, KEY, MODEL
 
 from toolsmith.core.engine import LLM, SamplingParams, Tokenizer
 

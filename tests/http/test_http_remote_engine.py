@@ -3,7 +3,7 @@
 import asyncio
 
 import pytest
-from conftest import KEY, MODEL
+from live_server import KEY, MODEL
 
 from toolsmith.core.config import Config, EngineConfig, ForgeConfig
 from toolsmith.core.engine import LLM, AsyncEngine, Engine, RequestError, SamplingParams, Tokenizer

@@ -4,7 +4,7 @@ import json
 
 import pytest
 import schemathesis
-from conftest import AUTH, KEY, MODEL, Server, open_tiny, small_config
+from live_server import AUTH, KEY, MODEL, Server, open_tiny, small_config
 from hypothesis import HealthCheck, settings
 from litestar.serialization import encode_json
 from schemathesis.checks import not_a_server_error

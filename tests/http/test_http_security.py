@@ -9,7 +9,7 @@ import time
 
 import httpx
 import pytest
-from conftest import AUTH, KEY, open_tiny, small_config
+from live_server import AUTH, KEY, open_tiny, small_config
 from litestar.testing import TestClient
 
 from toolsmith.core.http import create_app

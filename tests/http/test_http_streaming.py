@@ -5,7 +5,7 @@ import json
 
 import httpx
 import openai
-from conftest import AUTH, KEY, MODEL
+from live_server import AUTH, KEY, MODEL
 
 from toolsmith.core.engine import Tokenizer
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import AUTH, KEY, small_config
+from live_server import AUTH, KEY, small_config
 from litestar import get
 from litestar.testing import TestClient
 

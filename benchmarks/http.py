@@ -1,0 +1,187 @@
+"""Streaming through `toolsmith serve` vs the engine called directly, on the same workload.
+
+A SmolLM2-135M-shaped random model (float32, CPU). 16 concurrent streams, each
+client sending its requests one after another:
+  * direct: `AsyncEngine.generate` in this process;
+  * server: the same engine behind the HTTP app (uvicorn in a child process),
+    streamed with httpx from this process as an editor would (`/v1/completions`,
+    token-id prompts, SSE).
+Reports generated tokens/s for both and their ratio (the goal is >= 0.9), and
+time to first token p50/p99.
+
+    python benchmarks/http.py [--quick] [--json]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from engine import PROMPT_VOCAB, build_model  # noqa: E402  (the engine benchmark's SmolLM2-shaped model)
+
+from toolsmith.core.engine import AsyncEngine, SamplingParams  # noqa: E402
+
+KEY = "benchmark-key"
+CONCURRENCY = 16
+ENGINE_OPTIONS = dict(dtype="float32", max_num_seqs=CONCURRENCY)
+
+
+def workload(requests: int, prompt_len: int, max_tokens: int) -> list[list[int]]:
+    rng = random.Random(0)
+    return [[rng.randrange(PROMPT_VOCAB) for _ in range(prompt_len)] for _ in range(requests)]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summary(tokens: int, seconds: float, ttfts: list[float]) -> dict:
+    return {
+        "tokens": tokens,
+        "seconds": round(seconds, 3),
+        "tokens_per_s": round(tokens / seconds, 1),
+        "ttft_p50_s": round(statistics.median(ttfts), 4),
+        "ttft_p99_s": round(percentile(ttfts, 0.99), 4),
+    }
+
+
+async def run_clients(prompts: list[list[int]], one) -> dict:
+    """CONCURRENCY clients, each taking the next prompt when its last answer ends."""
+    queue = list(reversed(prompts))
+    ttfts, tokens = [], 0
+
+    async def client():
+        nonlocal tokens
+        while queue:
+            ttft, n = await one(queue.pop())
+            ttfts.append(ttft)
+            tokens += n
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
+    return summary(tokens, time.perf_counter() - start, ttfts)
+
+
+def direct(folder: Path, prompts: list[list[int]], max_tokens: int) -> dict:
+    engine = AsyncEngine(folder, **ENGINE_OPTIONS)
+    params = SamplingParams(temperature=0, max_tokens=max_tokens, ignore_eos=True)
+
+    async def one(prompt):
+        start, first, final = time.perf_counter(), None, None
+        async for final in engine.generate(prompt, params):
+            if first is None and final.token_ids:
+                first = time.perf_counter() - start
+        return first, len(final.token_ids)
+
+    try:
+        asyncio.run(run_clients(prompts[:CONCURRENCY], one))  # warm-up
+        return asyncio.run(run_clients(prompts, one))
+    finally:
+        engine.shutdown()
+
+
+def served(folder: Path, prompts: list[list[int]], max_tokens: int) -> dict:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(folder), str(port)])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, server)
+        body = {"max_tokens": max_tokens, "temperature": 0, "ignore_eos": True, "stream": True, "stream_options": {"include_usage": True}}
+
+        async def main():
+            limits = httpx.Limits(max_connections=CONCURRENCY)
+            async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {KEY}"}, limits=limits, timeout=600) as http:
+
+                async def one(prompt):
+                    start, first, usage = time.perf_counter(), None, None
+                    async with http.stream("POST", "/v1/completions", json={**body, "prompt": prompt}) as response:
+                        async for line in response.aiter_lines():
+                            if not line.startswith("data: {"):
+                                continue
+                            chunk = json.loads(line[6:])
+                            if first is None and chunk["choices"]:
+                                first = time.perf_counter() - start
+                            usage = chunk["usage"] or usage
+                    return first, usage["completion_tokens"]
+
+                await run_clients(prompts[:CONCURRENCY], one)  # warm-up
+                return await run_clients(prompts, one)
+
+        return asyncio.run(main())
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def wait_healthy(url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit("the benchmark server exited")
+        try:
+            if httpx.get(url + "/health").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("the benchmark server did not load the model in 300 s")
+
+
+def serve(folder: str, port: int) -> None:
+    """The child process: the HTTP app around the same engine configuration as `direct`."""
+    import uvicorn
+
+    from toolsmith.core.config import Config, ServerConfig
+    from toolsmith.core.http import create_app
+
+    app = create_app(api_key=KEY, open_engine=lambda: AsyncEngine(folder, **ENGINE_OPTIONS), model_name="smollm2-shape", config=Config(server=ServerConfig()))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter requests (about a minute)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--serve", nargs=2, metavar=("FOLDER", "PORT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        return serve(args.serve[0], int(args.serve[1]))
+    requests, prompt_len, max_tokens = (32, 64, 32) if args.quick else (64, 128, 64)
+    prompts = workload(requests, prompt_len, max_tokens)
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["TOOLSMITH_HOME"] = tmp  # the server's key file and config stay out of the real home
+        folder = Path(tmp) / "model"
+        build_model(folder)
+        result = {
+            "workload": {"concurrency": CONCURRENCY, "requests": requests, "prompt_tokens": prompt_len, "max_tokens": max_tokens, "dtype": "float32"},
+            "direct": direct(folder, prompts, max_tokens),
+            "server": served(folder, prompts, max_tokens),
+        }
+    result["server_vs_direct"] = round(result["server"]["tokens_per_s"] / result["direct"]["tokens_per_s"], 3)
+    if args.json:
+        print(json.dumps(result))
+        return
+    w = result["workload"]
+    print(f"{w['concurrency']} streams, {w['requests']} requests, prompts {w['prompt_tokens']} tokens, {w['max_tokens']} generated each ({w['dtype']})")
+    for name in ("direct", "server"):
+        r = result[name]
+        print(f"  {name:<7} {r['tokens_per_s']:8.1f} tokens/s   TTFT p50 {r['ttft_p50_s'] * 1000:7.1f} ms   p99 {r['ttft_p99_s'] * 1000:7.1f} ms")
+    print(f"  server / direct: {result['server_vs_direct']:.3f} (goal >= 0.9)")
+
+
+if __name__ == "__main__":
+    main()
