@@ -16,6 +16,7 @@ Top-level ratios are the worst over the dtypes measured.
 
 import argparse
 import json
+import os
 import random
 import sys
 import tempfile
@@ -202,7 +203,12 @@ def prefix_ttft(engine: LLMEngine, rng: random.Random, repeats: int) -> dict:
 def run(quick: bool, log) -> dict:
     torch.set_num_threads(2)
     rng = random.Random(1)
-    report = {"threads": torch.get_num_threads(), "quick": quick, "model": "SmolLM2-135M-shaped, random weights"}
+    report = {
+        "threads": torch.get_num_threads(),
+        "quick": quick,
+        "model": "SmolLM2-135M-shaped, random weights",
+        "load_average_at_start": os.getloadavg()[0],  # other processes on the machine skew every figure
+    }
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         base = build_model(folder)
@@ -275,16 +281,16 @@ def run(quick: bool, log) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="bfloat16 workload only, 12 requests")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout; progress lines go to stderr")
     args = parser.parse_args()
-    log = (lambda _: None) if args.json else (lambda line: print(line, flush=True))
+    out = sys.stderr if args.json else sys.stdout  # with --json, stdout carries only the JSON object
+    log = lambda line: print(line, file=out, flush=True)  # noqa: E731
     started = time.perf_counter()
     report = run(args.quick, log)
     report["seconds"] = time.perf_counter() - started
+    log(f"done in {report['seconds']:.0f} s")
     if args.json:
         print(json.dumps(report, indent=2))
-    else:
-        print(f"done in {report['seconds']:.0f} s")
 
 
 if __name__ == "__main__":
