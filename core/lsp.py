@@ -466,8 +466,9 @@ async def _show_new_source(ls: LanguageServer, tool: Tool) -> None:
     """Replace the open buffer of the tool's source with what was saved, so the editor shows it."""
     uri = from_fs_path(str(tool.source_path))
     doc = ls.workspace.text_documents.get(uri)
-    if doc is None:
-        return
+    workspace = ls.client_capabilities.workspace
+    if doc is None or not (workspace and workspace.apply_edit):
+        return  # the file on disk is new; the editor reloads it
     whole = types.Range(types.Position(0, 0), types.Position(len(doc.lines), 0))
     edit = types.WorkspaceEdit(changes={uri: [types.TextEdit(range=whole, new_text=tool.source)]})
     await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label="toolsmith"))

@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import os
 import sys
+from pathlib import Path
 from typing import Union
 
 from lsprotocol import types
@@ -205,3 +206,62 @@ def test_model_actions_without_a_model_say_so():
     assert messages == expected
     assert "toolsmith models add PATH" in expected[0]
     assert Library().load("index").source == INDEX_TOOL
+
+
+SCRIPTED_ENGINE_PLUGIN = '''
+import sys
+from pathlib import Path
+
+sys.path.insert(0, {forge_tests!r})
+from scripted_engine import ScriptedEngine
+
+from toolsmith.core import hookimpl
+from toolsmith.core.engines import Backend
+
+REPLY = {reply!r}
+
+
+@hookimpl
+def toolsmith_register_engines(register):
+    register(Backend(name="scripted", description="replies written by the test", create=lambda **options: ScriptedEngine([REPLY])))
+'''
+
+
+def test_edit_by_description_with_a_model_saves_a_version_and_updates_the_buffer(monkeypatch, toolsmith_home):
+    """The model is a scripted double (no weights here); the forge, checks, smoke run and save are real."""
+    save_tool("index")
+    tool = Library().load("index")
+    edited = INDEX_TOOL.replace('"*.txt"', '"*.md"')
+    manifest = 'name = "index"\ndescription = "list the markdown files of a folder in INDEX"\n\n[[parameters]]\n'
+    manifest += 'name = "folder"\nkind = "dir"\naccess = "write"\npositional = true\nrequired = true\n'
+    reply = f"Here it is.\n\n```toml\n{manifest}```\n\n```python\n{edited}```\n"
+    plugins = toolsmith_home / "config" / "plugins"
+    plugins.mkdir(parents=True)
+    forge_tests = str(Path(__file__).parents[1] / "forge")
+    (plugins / "scripted.py").write_text(SCRIPTED_ENGINE_PLUGIN.format(forge_tests=forge_tests, reply=reply))
+    monkeypatch.setenv("TOOLSMITH_ENGINE__BACKEND", "scripted")
+    monkeypatch.setenv("TOOLSMITH_ENGINE__URL", "http://scripted.invalid")  # "a model is configured"
+    source = "# index the markdown files instead\n" + tool.source
+    edits = []
+
+    async def scenario():
+        async with lsp_session(tool.path) as client:
+
+            @client.feature(types.WORKSPACE_APPLY_EDIT)
+            def apply_edit(params: types.ApplyWorkspaceEditParams):
+                edits.append(params.edit)
+                return types.ApplyWorkspaceEditResult(applied=True)
+
+            uri = open_doc(client, tool.source_path, source, "python")
+            selection = types.Range(types.Position(0, 2), types.Position(0, len(source.splitlines()[0])))
+            actions = await client.text_document_code_action_async(
+                types.CodeActionParams(text_document=types.TextDocumentIdentifier(uri=uri), range=selection, context=types.CodeActionContext(diagnostics=[]))
+            )
+            edit = next(a for a in actions if a.title == "Edit tool by description…").command
+            assert list(edit.arguments) == [uri, "index the markdown files instead"]
+            return uri, await client.workspace_execute_command_async(types.ExecuteCommandParams(command=edit.command, arguments=edit.arguments))
+
+    uri, result = asyncio.run(scenario())
+    assert result == {"ok": True, "message": "Edit tool by description…: saved index version 2"}
+    assert Library().load("index").source == edited
+    assert [e.changes[uri][0].new_text for e in edits] == [edited]
