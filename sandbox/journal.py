@@ -2,9 +2,10 @@
 
 Every change becomes a short list of steps whose effect can be seen on disk and
 reversed: `stage` (put new content into a private area), `rename` (never over an
-existing path), `mkdir` and `chmod` (of a folder). Nothing is ever overwritten or unlinked: what a
-plan replaces or deletes is renamed into the run's trash area, on the same
-filesystem as the file. The journal is append-only JSON lines:
+existing path), `exchange` (swap two paths atomically: a modified file is never
+missing, not even for a moment), `mkdir` and `chmod` (of a folder). Nothing is ever
+overwritten or unlinked: what a plan replaces or deletes is renamed into the run's
+trash area, on the same filesystem as the file. The journal is append-only JSON lines:
 
     {"begin": "apply", "run": ID, "private": [trash areas]}
     {"step": 1, "op": "rename", "src": ..., "dst": ...}    # every intent, one fsync
@@ -247,7 +248,9 @@ def _apply_steps(plan: Plan, run_dir: Path, areas: dict[str, Path]) -> list[dict
         else:
             new = str(area / f"new-{k}")
             stage.append(_stage(c, os.path.join(uppers[c.root], c.path), new, same_filesystem(uppers[c.root], area)))
-            if c.kind == "modified":
+            if c.kind == "modified" and exchange_works(area):
+                leave.append(_exchange(new, full, c.stamp.ino))  # the original ends at new-k: that is its trash
+            elif c.kind == "modified":
                 leave += [_rename(full, str(area / f"old-{k}")), _rename(new, full)]
             else:
                 land.append(_rename(new, full))
@@ -277,6 +280,10 @@ def _undo_steps(applied: list[dict], expected: dict[str, list | None]) -> list[d
             steps.append(_rename(step["path"], os.path.join(step["area"], f"made-{step['step']}")))
         elif step["op"] == "chmod":
             steps.append({"op": "chmod", "path": step["path"], "mode": step["old"], "old": step["mode"]})
+        elif step["op"] == "exchange" and os.path.lexists(step["b"]):
+            steps.append(_exchange(step["a"], step["b"], os.lstat(step["b"]).st_ino))
+        elif step["op"] == "exchange":  # (forced) the file was deleted since: just put the original back
+            steps.append(_rename(step["a"], step["b"]))
     return steps
 
 
@@ -309,6 +316,11 @@ def same_filesystem(a: str | Path, b: str | Path) -> bool:
 
 def _rename(src: str, dst: str) -> dict:
     return {"op": "rename", "src": src, "dst": dst}
+
+
+def _exchange(a: str, b: str, ino: int) -> dict:
+    """Swap `a` and `b`; `ino` is the inode at `b` before, at `a` after: how recovery tells."""
+    return {"op": "exchange", "a": a, "b": b, "ino": ino}
 
 
 def _stage(c: Change, source: str, dst: str, same_fs: bool) -> dict:
@@ -374,6 +386,8 @@ def _do(step: dict) -> None:
         _write_staged(step)
     elif op == "rename":
         rename_noreplace(step["src"], step["dst"])
+    elif op == "exchange":
+        exchange(step["a"], step["b"])
     elif op == "mkdir":
         os.mkdir(step["path"], step["mode"])
         os.chmod(step["path"], step["mode"])  # mkdir's mode is filtered by the umask
@@ -439,6 +453,8 @@ def _took_effect(step: dict) -> bool:
         return os.path.lexists(step["dst"])
     if op == "rename":
         return os.path.lexists(step["dst"]) and not os.path.lexists(step["src"])
+    if op == "exchange":
+        return os.lstat(step["a"]).st_ino == step["ino"]
     if op == "chmod":
         return stat.S_IMODE(os.lstat(step["path"]).st_mode) == step["mode"]
     return os.path.lexists(step["path"])  # mkdir
@@ -452,6 +468,8 @@ def _reverse(step: dict) -> None:
         os.unlink(step["dst"])
     elif op == "rename":
         rename_noreplace(step["dst"], step["src"])
+    elif op == "exchange":
+        exchange(step["a"], step["b"])
     elif op == "chmod":
         os.chmod(step["path"], step["old"])
     else:
@@ -465,6 +483,8 @@ def _stamps(steps: list[dict], private: list[str]) -> dict[str, list | None]:
     for step in steps:
         if step["op"] == "rename":
             paths.update((step["src"], step["dst"]))
+        elif step["op"] == "exchange":
+            paths.add(step["b"])
         elif step["op"] == "mkdir":  # (a chmod'ed folder is simply set back)
             paths.add(step["path"])
     return {path: _final_stamp(path) for path in sorted(paths) if not any(path == q or path.startswith(q + os.sep) for q in private)}
@@ -497,6 +517,8 @@ def _fsync_parents(steps: list[dict]) -> None:
     for step in steps:
         if step["op"] == "rename":
             folders.update((os.path.dirname(step["src"]), os.path.dirname(step["dst"])))
+        elif step["op"] == "exchange":
+            folders.update((os.path.dirname(step["a"]), os.path.dirname(step["b"])))
         else:
             folders.add(os.path.dirname(step.get("dst") or step["path"]))
     for folder in folders:
@@ -530,7 +552,7 @@ def _maybe_fault(fault: int, step: int) -> None:
 # ---------------------------------------------------------------- renameat2
 
 
-_RENAME_NOREPLACE = 1
+_RENAME_NOREPLACE, _RENAME_EXCHANGE = 1, 2
 _AT_FDCWD = -100
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -540,3 +562,31 @@ def rename_noreplace(src: str, dst: str) -> None:
     if _libc.renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"{os.strerror(err)}: {src!r} -> {dst!r}") if err != errno.EEXIST else FileExistsError(err, os.strerror(err), dst)
+
+
+def exchange(a: str, b: str) -> None:
+    """Swap two paths in one atomic step (renameat2 RENAME_EXCHANGE)."""
+    if _libc.renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{os.strerror(err)}: {a!r} <-> {b!r}")
+
+
+def exchange_works(folder: Path) -> bool:
+    """Whether this filesystem can swap paths (ext4, xfs, btrfs, tmpfs can; some
+    network filesystems cannot), tried once per folder on two scratch files."""
+    if folder not in _exchange_support:
+        a, b = folder / ".exchange-probe-a", folder / ".exchange-probe-b"
+        a.touch()
+        b.touch()
+        try:
+            exchange(str(a), str(b))
+            _exchange_support[folder] = True
+        except OSError:
+            _exchange_support[folder] = False
+        finally:
+            a.unlink()
+            b.unlink()
+    return _exchange_support[folder]
+
+
+_exchange_support: dict[Path, bool] = {}
