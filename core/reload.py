@@ -29,24 +29,32 @@ from .languages import languages
 from .library import Library, Tool
 from .manifest import MANIFEST_FILE
 from .plugins import load_plugins, pm
+from .watch import started
 
 EDITOR_QUIET_MS = 250  # editors save in several steps; wait this long after the last one
 
 
 class ReloadEvent(msgspec.Struct, kw_only=True, tag_field="type"):
+    pass
+
+
+class Watching(ReloadEvent, tag="watching_for_edits"):
+    folders: list[str]
+
+
+class Loaded(ReloadEvent, tag="loaded"):
     kind: str  # "plugin" or "tool"
     name: str
 
 
-class Loaded(ReloadEvent, tag="loaded"):
-    pass
-
-
 class Unloaded(ReloadEvent, tag="unloaded"):
-    pass
+    kind: str
+    name: str
 
 
 class Failed(ReloadEvent, tag="failed"):
+    kind: str
+    name: str
     message: str
     kept: bool  # whether a last good version is still in use
 
@@ -86,8 +94,12 @@ class Reloader:
         for folder in folders:
             folder.mkdir(parents=True, exist_ok=True)
         watch_filter = _Filter(paths.plugins_dir(), self.library.root)
-        async for changes in watchfiles.awatch(*folders, watch_filter=watch_filter, step=self.quiet_ms, stop_event=stop):
-            self.handle({path for _, path in changes})
+        batches = watchfiles.awatch(*folders, watch_filter=watch_filter, step=self.quiet_ms, stop_event=stop)
+        async for changes in started(batches):
+            if changes is None:
+                self.on_event(Watching(folders=[str(f) for f in folders]))
+            else:
+                self.handle({path for _, path in changes})
 
     def handle(self, changed: set[str]) -> None:
         """Reload what the changed paths belong to, each plugin or tool once."""

@@ -151,7 +151,7 @@ class Watcher:
             debounce=max(MAX_BATCH_WINDOW_MS, t.debounce_ms),
             stop_event=stop,
         )
-        async for changes in _started(batches):
+        async for changes in started(batches):
             if changes is None:
                 self.on_event(Watching(tool=self.name, folder=str(self.folder), patterns=t.patterns, auto_apply=t.auto_apply))
                 continue
@@ -214,8 +214,8 @@ class Watcher:
                 self._settled[path] = _stamp(path)
 
 
-async def _started(batches):
-    """Yield None once the watch is in place, then the batches.
+async def started(batches):
+    """Yield None once the watch is in place, then the batches of an `awatch`.
 
     awatch sets up its inotify watches when first stepped, before its first
     await; announcing only then means no file written after "watching" is missed.

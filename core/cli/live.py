@@ -60,8 +60,6 @@ def dev(as_json: bool) -> None:
         for name, tool in sorted(reloader.tools().items())
         if tool.manifest.trigger is not None and tool.manifest.trigger.path
     ]
-    if not as_json:
-        console().print(f"watching {Library().root} and the plugins folder; Ctrl-C stops", style="dim")
 
     async def everything(stop: asyncio.Event) -> None:
         await asyncio.gather(reloader.run(stop), *(w.run(stop) for w in watchers))
@@ -136,6 +134,8 @@ def _printer(as_json: bool):
                 out.print(message, markup=False)
             case watch.RunFailed(message=message):
                 click.echo(f"error: {message} (still watching)", err=True)
+            case reload.Watching(folders=folders):
+                out.print(f"watching {' and '.join(folders)} for edits; Ctrl-C stops", markup=False, style="dim")
             case reload.Loaded(kind=kind, name=name):
                 out.print(f"{kind} {name} loaded", markup=False)
             case reload.Unloaded(kind=kind, name=name):

@@ -2,14 +2,20 @@
 
 import asyncio
 import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
 
 import pytest
 
 from toolsmith.core import paths
 from toolsmith.core.checks import check_source
 from toolsmith.core.library import Library
+from toolsmith.core.manifest import Trigger
 from toolsmith.core.plugins import load_plugins, pm
-from toolsmith.core.reload import Failed, Loaded, Reloader, ToolUnavailable, Unloaded
+from toolsmith.core.reload import Failed, Loaded, Reloader, ToolUnavailable, Unloaded, Watching
 
 from .conftest import INDEX_TOOL, save_tool
 
@@ -39,10 +45,11 @@ async def reloading(quiet_ms: int = 50):
     reloader.load_all()
     stop = asyncio.Event()
     task = asyncio.create_task(reloader.run(stop))
-    await asyncio.sleep(0)  # the task starts; awatch sets up its watches before its first await
 
     async def next_event():
         return await asyncio.wait_for(events.get(), 30)
+
+    assert isinstance(await next_event(), Watching)
 
     try:
         yield reloader, next_event
@@ -137,3 +144,26 @@ def test_a_new_tool_is_picked_up():
             assert reloader.tool("index").manifest.name == "index"
 
     asyncio.run(scenario())
+
+
+def test_dev_reports_reloads_and_runs_triggers_until_interrupted(inbox, toolsmith_home):
+    save_tool("index", trigger=Trigger(path=str(inbox), debounce_ms=100, auto_apply=True))
+    env = {**os.environ, "TOOLSMITH_HOME": str(toolsmith_home)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "toolsmith.core.cli", "dev", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        started = {json.loads(process.stdout.readline())["type"] for _ in range(2)}
+        assert started == {"watching", "watching_for_edits"}  # the trigger's folder, and the library and plugins
+
+        (paths.plugins_dir() / "probe.py").write_text(plugin_source("probe/v1").replace("(source)", "(source"))
+        failed = json.loads(process.stdout.readline())
+        assert (failed["type"], failed["name"], failed["kept"]) == ("failed", "probe", False)
+
+        (inbox / "a.txt").write_text("a\n")
+        assert [json.loads(process.stdout.readline())["type"] for _ in range(3)] == ["changed", "previewed", "applied"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert (inbox / "INDEX").read_text() == "a.txt\n"
