@@ -573,20 +573,21 @@ def exchange(a: str, b: str) -> None:
 
 def exchange_works(folder: Path) -> bool:
     """Whether this filesystem can swap paths (ext4, xfs, btrfs, tmpfs can; some
-    network filesystems cannot), tried once per folder on two scratch files."""
-    if folder not in _exchange_support:
+    network filesystems cannot), tried once per filesystem on two scratch files."""
+    device = os.stat(folder).st_dev
+    if device not in _exchange_support:
         a, b = folder / ".exchange-probe-a", folder / ".exchange-probe-b"
         a.touch()
         b.touch()
         try:
             exchange(str(a), str(b))
-            _exchange_support[folder] = True
+            _exchange_support[device] = True
         except OSError:
-            _exchange_support[folder] = False
+            _exchange_support[device] = False
         finally:
             a.unlink()
             b.unlink()
-    return _exchange_support[folder]
+    return _exchange_support[device]
 
 
-_exchange_support: dict[Path, bool] = {}
+_exchange_support: dict[int, bool] = {}
