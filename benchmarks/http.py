@@ -12,34 +12,45 @@ time to first token p50/p99.
     python benchmarks/http.py [--quick] [--json]
 """
 
-import argparse
-import asyncio
-import json
-import os
-import random
-import socket
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-import httpx
+HERE = Path(__file__).resolve().parent
+if Path(sys.path[0] or ".").resolve() == HERE:
+    del sys.path[0]  # this file is http.py: it must not shadow the standard library's http package
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from engine import PROMPT_VOCAB, build_model  # noqa: E402  (the engine benchmark's SmolLM2-shaped model)
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import httpx  # noqa: E402
 
 from toolsmith.core.engine import AsyncEngine, SamplingParams  # noqa: E402
+
+
+def _engine_benchmark():
+    """benchmarks/engine.py, for its SmolLM2-shaped random model builder."""
+    spec = importlib.util.spec_from_file_location("engine_benchmark", HERE / "engine.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 KEY = "benchmark-key"
 CONCURRENCY = 16
 ENGINE_OPTIONS = dict(dtype="float32", max_num_seqs=CONCURRENCY)
 
 
-def workload(requests: int, prompt_len: int, max_tokens: int) -> list[list[int]]:
+def workload(requests: int, prompt_len: int, vocab: int) -> list[list[int]]:
     rng = random.Random(0)
-    return [[rng.randrange(PROMPT_VOCAB) for _ in range(prompt_len)] for _ in range(requests)]
+    return [[rng.randrange(vocab) for _ in range(prompt_len)] for _ in range(requests)]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -100,7 +111,8 @@ def served(folder: Path, prompts: list[list[int]], max_tokens: int) -> dict:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, server)
-        body = {"max_tokens": max_tokens, "temperature": 0, "ignore_eos": True, "stream": True, "stream_options": {"include_usage": True}}
+        # token ids in every chunk: a random model's tokens are often outside the test tokenizer and decode to no text
+        body = {"max_tokens": max_tokens, "temperature": 0, "ignore_eos": True, "stream": True, "stream_options": {"include_usage": True}, "return_token_ids": True}
 
         async def main():
             limits = httpx.Limits(max_connections=CONCURRENCY)
@@ -113,7 +125,7 @@ def served(folder: Path, prompts: list[list[int]], max_tokens: int) -> dict:
                             if not line.startswith("data: {"):
                                 continue
                             chunk = json.loads(line[6:])
-                            if first is None and chunk["choices"]:
+                            if first is None and chunk["choices"] and chunk["choices"][0]["token_ids"]:
                                 first = time.perf_counter() - start
                             usage = chunk["usage"] or usage
                     return first, usage["completion_tokens"]
@@ -161,11 +173,12 @@ def main() -> None:
     if args.serve:
         return serve(args.serve[0], int(args.serve[1]))
     requests, prompt_len, max_tokens = (32, 64, 32) if args.quick else (64, 128, 64)
-    prompts = workload(requests, prompt_len, max_tokens)
+    models = _engine_benchmark()
+    prompts = workload(requests, prompt_len, models.PROMPT_VOCAB)
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["TOOLSMITH_HOME"] = tmp  # the server's key file and config stay out of the real home
         folder = Path(tmp) / "model"
-        build_model(folder)
+        models.build_model(folder)
         result = {
             "workload": {"concurrency": CONCURRENCY, "requests": requests, "prompt_tokens": prompt_len, "max_tokens": max_tokens, "dtype": "float32"},
             "direct": direct(folder, prompts, max_tokens),

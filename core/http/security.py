@@ -15,6 +15,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from .. import paths
+from ..errors import ToolsmithError
 from .errors import ApiError
 
 KEY_ENV = "TOOLSMITH_API_KEY"
@@ -30,13 +31,18 @@ def api_key() -> str:
     if os.environ.get(KEY_ENV):
         return os.environ[KEY_ENV]
     path = key_file()
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = "tsk-" + secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(key + "\n")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another server made it just now
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write("tsk-" + secrets.token_urlsafe(32) + "\n")
+    key = path.read_text().strip()
+    if not key:
+        raise ToolsmithError(f"the API key file {path} is empty; delete it and a new key is made on the next start")
     return key
 
 
@@ -49,6 +55,8 @@ def host_name(host_header: str) -> str:
 
 def make_guard(key: str, extra_hosts: list[str]):
     """A Litestar guard: Host on every route; the key on all but routes marked ``opt={"public": True}``."""
+    if not key:
+        raise ValueError("the API key must not be empty")
     allowed = {*LOOPBACK_HOSTS, *(h.lower() for h in extra_hosts)}
     expected = key.encode()
 

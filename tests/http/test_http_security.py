@@ -12,6 +12,7 @@ import pytest
 from live_server import AUTH, KEY, open_tiny, small_config
 from litestar.testing import TestClient
 
+from toolsmith.core.errors import ToolsmithError
 from toolsmith.core.http import create_app
 from toolsmith.core.http.security import KEY_ENV, api_key, key_file
 
@@ -67,6 +68,14 @@ def test_key_file_is_made_once_with_0600(monkeypatch):
     assert api_key() == first
     monkeypatch.setenv(KEY_ENV, "from-the-environment")
     assert api_key() == "from-the-environment"
+
+
+def test_an_empty_key_file_is_refused_not_trusted(monkeypatch):
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    key_file().parent.mkdir(parents=True)
+    key_file().write_text("\n")
+    with pytest.raises(ToolsmithError, match="is empty; delete it"):
+        api_key()
 
 
 def test_show_key_prints_the_stored_key(run_cli, monkeypatch):
