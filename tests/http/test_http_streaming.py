@@ -70,3 +70,16 @@ def test_64_concurrent_streams_all_finish_with_exact_usage(server, model_dir):
         assert (usage.prompt_tokens, usage.completion_tokens) == (len(tokenizer.encode(prompt)), 4)
         assert finish == "length"
     server.wait_idle()
+
+
+def test_metrics_are_prometheus_text_about_the_engine(server):
+    before = server.metrics()["toolsmith_generation_tokens_total"]
+    httpx.post(server.url + "/v1/completions", headers=AUTH, json={"prompt": "hi", "max_tokens": 3, "ignore_eos": True})
+    response = httpx.get(server.url + "/metrics", headers=AUTH)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    lines = response.text.splitlines()
+    for name in ("generation_tokens_per_second", "requests_waiting", "requests_running", "kv_blocks_total", "kv_blocks_used", "prefix_cache_hit_rate"):
+        assert f"# TYPE toolsmith_{name} gauge" in lines
+    m = server.metrics()
+    assert m["toolsmith_model_loaded"] == 1 and m["toolsmith_kv_blocks_total"] > 0
+    assert m["toolsmith_generation_tokens_total"] == before + 3
