@@ -70,7 +70,7 @@ KEY_HELP = {
         "default": "The value used when the parameter is not given; passed explicitly so the plan shows it.",
     },
     "trigger": {
-        "path": "The folder to watch; `toolsmith watch NAME PATH` overrides it.",
+        "path": "The folder to watch, absolute or starting with `~`; `toolsmith watch NAME PATH` overrides it.",
         "parameter": "The path or dir parameter that receives the folder; default: the first positional one.",
         "args": "The tool's other arguments for every run, as on the command line.",
         "patterns": "File-name globs that start a run, e.g. `[\"*.jpg\"]`; empty: any file.",
@@ -350,7 +350,7 @@ def preview_args(tool: Tool) -> list[str]:
     trigger = tool.manifest.trigger
     if trigger is None or not trigger.path:
         return []
-    return tool_args(tool, trigger, folder_of(trigger, tool.path))
+    return tool_args(tool, trigger, folder_of(trigger))
 
 
 def preview(tool: Tool) -> dict:

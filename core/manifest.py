@@ -46,12 +46,16 @@ class Trigger(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_def
     applied without asking only when `auto_apply` is true.
     """
 
-    path: str = ""  # the folder to watch; `toolsmith watch NAME PATH` overrides it
+    path: str = ""  # the folder to watch, absolute or from ~; `toolsmith watch NAME PATH` overrides it
     parameter: str = ""  # the path/dir parameter that receives the folder; default: the first positional one
     args: list[str] = []  # the tool's other arguments for every run
     patterns: list[str] = []  # file-name globs that count, e.g. ["*.jpg"]; empty: every file
     debounce_ms: Annotated[int, msgspec.Meta(ge=10, le=600_000)] = 500  # quiet time before a run
     auto_apply: bool = False
+
+    def __post_init__(self):
+        if self.path and not (self.path.startswith("~") or self.path.startswith("/")):
+            raise ValueError(f"trigger.path {self.path!r} must be absolute or start with ~ (it must not depend on where Toolsmith starts)")
 
 
 class Manifest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):

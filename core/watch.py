@@ -72,7 +72,7 @@ def resolve_trigger(tool: Tool, path: str | None = None, args: list[str] | None 
     trigger = tool.manifest.trigger or Trigger()
     changes = {key: value for key, value in overrides.items() if value is not None}
     if path:
-        changes["path"] = path
+        changes["path"] = str(Path(path).expanduser().absolute())
     if args:
         changes["args"] = list(args)
     trigger = msgspec.structs.replace(trigger, **changes)
@@ -85,8 +85,8 @@ def resolve_trigger(tool: Tool, path: str | None = None, args: list[str] | None 
     return trigger
 
 
-def folder_of(trigger: Trigger, cwd: Path) -> Path:
-    folder = (cwd / Path(trigger.path).expanduser()).resolve()
+def folder_of(trigger: Trigger) -> Path:
+    folder = Path(trigger.path).expanduser().resolve()
     if not folder.is_dir():
         raise WatchError(f"cannot watch {trigger.path}: it is not a folder")
     return folder
@@ -131,11 +131,10 @@ class Watcher:
         on_event: Callable[[WatchEvent], None],
         confirm: Callable[[object], bool] | None = None,
         load_tool: Callable[[str], Tool] | None = None,
-        cwd: Path | None = None,
     ):
         self.name = name
         self.trigger = trigger
-        self.folder = folder_of(trigger, cwd or Path.cwd())
+        self.folder = folder_of(trigger)
         self.on_event = on_event
         self.confirm = confirm
         self.load_tool = load_tool or Library().load

@@ -122,7 +122,7 @@ def test_manifest_errors_point_at_the_key_and_clear_when_fixed():
 
 
 def test_hover_explains_manifest_keys_by_section():
-    save_tool("index", trigger=Trigger(path="in"))
+    save_tool("index", trigger=Trigger(path="~/in"))
     tool = Library().load("index")
     text = (tool.path / "tool.toml").read_text()
     lines = text.splitlines()
@@ -138,7 +138,7 @@ def test_hover_explains_manifest_keys_by_section():
             uri = open_doc(client, tool.path / "tool.toml", text, "toml")
             assert await hover(client, uri, lines.index('name = "index"')) == KEY_HELP[""]["name"]
             assert await hover(client, uri, lines.index('name = "folder"')) == KEY_HELP["parameters"]["name"]
-            assert await hover(client, uri, lines.index('path = "in"')) == KEY_HELP["trigger"]["path"]
+            assert await hover(client, uri, lines.index('path = "~/in"')) == KEY_HELP["trigger"]["path"]
             assert await hover(client, uri, lines.index("[trigger]")) == KEY_HELP[""]["trigger"]
 
     asyncio.run(scenario())

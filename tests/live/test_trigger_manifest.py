@@ -49,6 +49,7 @@ def test_trigger_round_trips_with_its_defaults():
         (b'parameter = "size"', r"trigger.parameter 'size' is not a path or dir parameter"),
         (b'parameter = "archive"', r"trigger.parameter 'archive' must be the first positional parameter or an option"),
         (b'parameter = "nope"', r"trigger.parameter 'nope' is not a path or dir parameter"),
+        (b'path = "incoming"', r"trigger.path 'incoming' must be absolute or start with ~"),
     ],
 )
 def test_bad_triggers_are_named(section, error):
@@ -59,7 +60,7 @@ def test_bad_triggers_are_named(section, error):
 def test_a_trigger_needs_a_folder_parameter():
     text = BASE.replace(b'name = "inbox"\nkind = "dir"\naccess = "write"\n', b'name = "inbox"\nkind = "string"\n')
     with pytest.raises(ManifestError, match="first positional parameter is not a path or dir"):
-        manifest.decode(text + b'[trigger]\npath = "x"\n')
+        manifest.decode(text + b'[trigger]\npath = "/x"\n')
 
 
 def test_the_command_line_overrides_the_trigger(tmp_path):
@@ -76,6 +77,12 @@ def test_an_option_parameter_gets_the_folder_as_an_option(tmp_path):
     tool = Library().load("index")
     trigger = resolve_trigger(tool, str(tmp_path))
     assert tool_args(tool, trigger, tmp_path) == ["--source", str(tmp_path), "/out"]
+
+
+def test_a_relative_folder_on_the_command_line_is_taken_from_the_current_directory(tmp_path, monkeypatch):
+    save_tool("index")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_trigger(Library().load("index"), "inbox").path == str(tmp_path / "inbox")
 
 
 def test_watching_needs_a_folder():
