@@ -216,7 +216,9 @@ for i in range(90):
 """
 
 
-def test_sigkill_at_random_moments_leaves_exactly_before_or_after(tmp_path, monkeypatch):
+def test_sigkill_at_random_moments_leaves_exactly_before_or_after(tmp_path):
+    """The applying process is killed once it has done a random number of steps
+    (judged from its journal, so the machine's load does not matter), or at once."""
     (tmp_path / "root" / "bulk").mkdir(parents=True)
     for i in range(90):
         (tmp_path / "root" / "bulk" / f"{i:03}.txt").write_text(f"file {i}\n" * 100)
@@ -232,29 +234,19 @@ def test_sigkill_at_random_moments_leaves_exactly_before_or_after(tmp_path, monk
         run_dir.mkdir()
         return run_dir
 
-    steps_took = []
-    run_steps = journal._run
-
-    def timed(*args):
-        start = time.perf_counter()
-        run_steps(*args)
-        steps_took.append(time.perf_counter() - start)
-
-    monkeypatch.setattr(journal, "_run", timed)
-    journal.apply(case.plan, fresh_run(999))
-    monkeypatch.undo()
-    journal.undo(tmp_path / "runs" / f"20261126-101502-{999:04x}")
     rng = random.Random(5)
     seen = {"before": 0, "after": 0, "interrupted": 0}
+    steps = None
     for i in range(24):
         run_dir = fresh_run(i)
+        kill_after = rng.randint(-1, steps) if steps else None  # -1: before the journal
         pid = in_child(journal.apply, case.plan, run_dir)
-        start = time.perf_counter()
-        while not (run_dir / journal.APPLY).exists() and time.perf_counter() - start < 60:
-            time.sleep(0.0002)  # the checks are done; the steps begin
-        time.sleep(rng.uniform(0, steps_took[0] * 1.2))
-        os.kill(pid, signal.SIGKILL)
+        while kill_after is not None and kill_after >= 0 and _done_steps(run_dir / journal.APPLY) < kill_after:
+            time.sleep(0.0001)
+        if kill_after is not None:
+            os.kill(pid, signal.SIGKILL)
         assert exit_code(pid) in (0, -signal.SIGKILL)
+        steps = steps or sum('"step"' in line for line in (run_dir / journal.APPLY).read_text().splitlines())
         seen["interrupted"] += journal.pending(run_dir / journal.APPLY)
         journal.recover(run_dir)
         if case.now() == case.before:
@@ -264,7 +256,14 @@ def test_sigkill_at_random_moments_leaves_exactly_before_or_after(tmp_path, monk
             seen["after"] += 1
             journal.undo(run_dir)
             assert case.now() == case.before
-    assert seen["interrupted"] >= 8 and seen["after"] >= 1, seen  # kills landed mid-apply, and after it
+    assert seen["interrupted"] >= 12, seen  # most kills landed mid-apply and were rolled back
+
+
+def _done_steps(journal_file: Path) -> int:
+    try:
+        return journal_file.read_text().count('"done"')
+    except FileNotFoundError:
+        return 0
 
 
 def test_a_crash_during_undo_after_every_step_rolls_back_to_the_applied_state(tmp_path):
