@@ -127,29 +127,25 @@ def manifest_problems(text: str) -> list[tuple[int, int, str]]:
 
 
 def locate(text: str, message: str) -> tuple[int, int]:
-    """Where in the TOML text a decoder message points: its line/column, or the key its `$.path` names."""
+    """Where a decoder message points in the TOML text (0-based): its line and column, or the key its `$.path` names.
+
+    Manifests nest at most one table deep (`$.trigger.path`, `$.parameters[1].kind`).
+    """
     if m := re.search(r"at line (\d+), column (\d+)", message):
         return int(m[1]) - 1, int(m[2]) - 1
     lines = text.splitlines()
-    m = re.search(r"at `\$((?:\.[\w-]+|\[\d+\])*)`", message)
-    parts = re.findall(r"\.([\w-]+)|\[(\d+)\]", m[1]) if m else []
+    path = re.search(r"at `\$([^`]*)`", message)
+    steps = re.findall(r"\.([\w-]+)|\[(\d+)\]", path[1]) if path else []
     unknown = re.search(r"unknown key `([^`]+)`", message)
-    start, section = 0, ""
-    keys = [key for key, _ in parts]
-    for i, (key, index) in enumerate(parts):
-        if index:
-            headers = [n for n, line in enumerate(lines) if line.strip() == f"[[{section}]]"]
-            start = headers[int(index)] if int(index) < len(headers) else start
-        elif i + 1 < len(parts) or unknown:  # a table: find its header
-            section = key
-            header = next((n for n, line in enumerate(lines) if line.strip() in (f"[{key}]", f"[[{key}]]")), None)
-            start = header if header is not None else start
-        keys = [key]
-    wanted = unknown[1] if unknown else (keys[-1] if keys else None)
-    if wanted:
-        for n in range(start, len(lines)):
-            if re.match(rf"\s*{re.escape(wanted)}\s*=", lines[n]):
-                return n, len(lines[n]) - len(lines[n].lstrip())
+    key = unknown[1] if unknown else (steps.pop()[0] if steps and steps[-1][0] else None)
+    start = 0
+    if steps:  # what is left names a table: `trigger`, or `parameters` and an index
+        table, index = steps[0][0], int(steps[1][1]) if len(steps) > 1 else 0
+        headers = [n for n, line in enumerate(lines) if line.strip() in (f"[{table}]", f"[[{table}]]")]
+        start = headers[index] if index < len(headers) else 0
+    for n in range(start, len(lines)) if key else ():
+        if re.match(rf"\s*{re.escape(key)}\s*=", lines[n]):
+            return n, len(lines[n]) - len(lines[n].lstrip())
     return start, 0
 
 

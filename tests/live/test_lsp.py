@@ -7,12 +7,13 @@ import sys
 from pathlib import Path
 from typing import Union
 
+import pytest
 from lsprotocol import types
 from pygls.uris import from_fs_path
 from pytest_lsp import LanguageClient, make_test_lsp_client
 
 from toolsmith.core.library import Library
-from toolsmith.core.lsp import KEY_HELP, NEEDS_MODEL
+from toolsmith.core.lsp import KEY_HELP, NEEDS_MODEL, locate
 from toolsmith.core.manifest import Manifest, Parameter, Trigger
 from toolsmith.sandbox import runs
 
@@ -265,3 +266,37 @@ def test_edit_by_description_with_a_model_saves_a_version_and_updates_the_buffer
     assert result == {"ok": True, "message": "Edit tool by description…: saved index version 2"}
     assert Library().load("index").source == edited
     assert [e.changes[uri][0].new_text for e in edits] == [edited]
+
+
+LOCATED = """name = "sort"
+description = "Sort"
+created = 2026-11-26T09:00:00Z
+updated = 2026-11-26T09:00:00Z
+
+[[parameters]]
+name = "inbox"
+kind = "dir"
+
+[[parameters]]
+name = "size"
+kind = "int"
+colour = 1
+
+[trigger]
+patern = ["*.jpg"]
+"""
+
+
+@pytest.mark.parametrize(
+    "message, where",
+    [
+        ("Expected `str`, got `int` - at `$.description`", (1, 0)),
+        ("parameter 'inbox' of kind 'dir' needs access - at `$.parameters[0]`", (5, 0)),
+        ("Invalid enum value 'int' - at `$.parameters[1].kind`", (11, 0)),
+        ("unknown key `colour` - at `$.parameters[1]` (check its spelling)", (12, 0)),
+        ("unknown key `patern` - at `$.trigger` (check its spelling)", (15, 0)),
+        ("not valid TOML: Invalid value (at line 3, column 10)", (2, 9)),
+    ],
+)
+def test_manifest_errors_are_placed_on_their_key(message, where):
+    assert locate(LOCATED, message) == where
