@@ -9,7 +9,8 @@ bench_exec() times, as medians of --runs runs, in milliseconds:
   execute     the same command through `toolsmith.sandbox.execute()` (every layer)
   cli         `toolsmith sandbox exec -- python3 -c pass`, a fresh CLI process each time
   cli_start   `toolsmith --version`: the CLI's own start-up, included in `cli`
-and the overheads execute - bare and cli - bare.
+and the overheads execute - bare and cli - bare; each also as CPU time (`*_cpu_ms`),
+which a busy machine disturbs far less than wall time.
 bench_preview_apply_undo() reports seconds, in overlay and in copy mode (see its docstring).
 Run it on an idle machine.
 """
@@ -17,6 +18,7 @@ Run it on an idle machine.
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -29,17 +31,27 @@ TOOLSMITH = str(Path(sys.executable).with_name("toolsmith"))
 
 
 def _medians_ms(actions: dict, runs: int) -> dict:
-    """Median milliseconds of each action; the actions take turns, so a change in the
-    machine's load hits them all alike."""
+    """Median wall and CPU milliseconds of each action ("<name>_ms", "<name>_cpu_ms"). The
+    actions take turns, so a change in the machine's load hits them all alike; the CPU
+    time (of every process the action started) barely depends on that load at all."""
     for action in actions.values():
         action()  # warm the page cache
-    times = {name: [] for name in actions}
+    wall = {name: [] for name in actions}
+    cpu = {name: [] for name in actions}
     for _ in range(runs):
         for name, action in actions.items():
-            start = time.perf_counter()
+            before, start = _children_cpu(), time.perf_counter()
             action()
-            times[name].append(time.perf_counter() - start)
-    return {name: round(statistics.median(t) * 1000, 2) for name, t in times.items()}
+            wall[name].append(time.perf_counter() - start)
+            cpu[name].append(_children_cpu() - before)
+    result = {f"{name}_ms": round(statistics.median(t) * 1000, 2) for name, t in wall.items()}
+    result.update({f"{name}_cpu_ms": round(statistics.median(t) * 1000, 2) for name, t in cpu.items()})
+    return result
+
+
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def _run(argv: list[str]) -> None:
@@ -51,13 +63,14 @@ def bench_exec(runs: int) -> dict:
     inactive = [s.name for s in check_layers() if not s.active]
     python = str(Path(sys.executable).with_name("python3"))
     result = _medians_ms({
-        "bare_ms": lambda: _run([python, "-c", "pass"]),
-        "execute_ms": lambda: _check(execute(["python3", "-c", "pass"], Policy())),
-        "cli_ms": lambda: _run([TOOLSMITH, "sandbox", "exec", "--", "python3", "-c", "pass"]),
-        "cli_start_ms": lambda: _run([TOOLSMITH, "--version"]),
+        "bare": lambda: _run([python, "-c", "pass"]),
+        "execute": lambda: _check(execute(["python3", "-c", "pass"], Policy())),
+        "cli": lambda: _run([TOOLSMITH, "sandbox", "exec", "--", "python3", "-c", "pass"]),
+        "cli_start": lambda: _run([TOOLSMITH, "--version"]),
     }, runs)
     result.update(inactive_layers=inactive, runs=runs, cpus=os.cpu_count(), load=os.getloadavg()[0])
     result["execute_overhead_ms"] = round(result["execute_ms"] - result["bare_ms"], 2)
+    result["execute_overhead_cpu_ms"] = round(result["execute_cpu_ms"] - result["bare_cpu_ms"], 2)
     result["cli_overhead_ms"] = round(result["cli_ms"] - result["bare_ms"], 2)
     return result
 
@@ -168,7 +181,8 @@ def main() -> None:
     r = results["exec"]
     print(f"python3 -c pass, median of {r['runs']} runs:")
     print(f"  bare                     {r['bare_ms']:8.2f} ms")
-    print(f"  execute()                {r['execute_ms']:8.2f} ms  (+{r['execute_overhead_ms']:.2f} ms)")
+    print(f"  execute()                {r['execute_ms']:8.2f} ms  (+{r['execute_overhead_ms']:.2f} ms; "
+          f"CPU +{r['execute_overhead_cpu_ms']:.2f} ms)")
     print(f"  toolsmith sandbox exec   {r['cli_ms']:8.2f} ms  (+{r['cli_overhead_ms']:.2f} ms; "
           f"CLI start-up alone {r['cli_start_ms']:.2f} ms)")
     if r["inactive_layers"]:
