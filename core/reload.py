@@ -22,7 +22,7 @@ import msgspec
 import pluggy
 import watchfiles
 
-from . import config as config_module, paths, plugins
+from . import config as config_module, paths, plugins, retrieval
 from .checks import check_source, has_errors
 from .errors import ToolsmithError
 from .languages import languages
@@ -131,6 +131,7 @@ class Reloader:
         if not path.exists():
             if old is not None:
                 pm.unregister(old)
+                _plugins_changed()
                 self.on_event(Unloaded(kind="plugin", name=name))
             return
         try:
@@ -142,6 +143,7 @@ class Reloader:
                 message += "; the last good version stays loaded"
             self.on_event(Failed(kind="plugin", name=name, message=message, kept=old is not None))
             return
+        _plugins_changed()
         self.on_event(Loaded(kind="plugin", name=name))
 
     # -- tools -----------------------------------------------------------------
@@ -212,6 +214,11 @@ def _swap(old, new, name: str) -> None:
         if old is not None:
             pm.register(old, name)
         raise plugins.PluginError(f"plugin {name!r}: {e}") from None
+
+
+def _plugins_changed() -> None:
+    """Drop what was built from the plugins' registrations (the recipe search index)."""
+    retrieval.default_index.cache_clear()
 
 
 def _from_file(plugin, path: Path) -> bool:

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from toolsmith.core import paths
+from toolsmith.core import paths, retrieval
 from toolsmith.core.checks import check_source
 from toolsmith.core.library import Library
 from toolsmith.core.manifest import Trigger
@@ -99,6 +99,42 @@ def test_plugin_edits_reload_and_broken_edits_keep_the_last_good_version(clean_p
             plugin.unlink()
             assert await next_event() == Unloaded(kind="plugin", name="probe")
             assert plugin_rules() == []
+
+    paths.plugins_dir().mkdir(parents=True)
+    asyncio.run(scenario())
+
+
+RECIPE_PLUGIN = """
+from toolsmith.core import hookimpl
+from toolsmith.core.manifest import Manifest, now
+from toolsmith.core.recipes import Recipe
+
+SOURCE = "def main():\\n    print('water the plants')\\n\\n\\nif __name__ == '__main__':\\n    main()\\n"
+
+
+@hookimpl
+def toolsmith_register_recipes(register):
+    manifest = Manifest(name="plant-reminder", description="Remind me to water the plants", created=now(), updated=now())
+    register(Recipe(manifest=manifest, source=SOURCE, phrasings=[{phrasing!r}]))
+"""
+
+
+def test_a_recipe_plugin_edit_reaches_recipe_search(clean_plugin_manager):
+    plugin = paths.plugins_dir() / "plants.py"
+
+    def best(query):
+        return retrieval.search(query, limit=1)[0].recipe_name
+
+    async def scenario():
+        async with reloading() as (_, next_event):
+            assert best("water the office ferns") != "plant-reminder"
+            plugin.write_text(RECIPE_PLUGIN.format(phrasing="water the office ferns every friday"))
+            assert await next_event() == Loaded(kind="plugin", name="plants")
+            assert best("water the office ferns") == "plant-reminder"
+
+            plugin.unlink()
+            assert await next_event() == Unloaded(kind="plugin", name="plants")
+            assert best("water the office ferns") != "plant-reminder"
 
     paths.plugins_dir().mkdir(parents=True)
     asyncio.run(scenario())
