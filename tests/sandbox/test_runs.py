@@ -208,36 +208,50 @@ def test_a_file_write_path_cannot_be_previewed(folder):
 # ---------------------------------------------------------------- the commands
 
 
-def test_runs_show_apply_and_undo_commands(folder, run_cli):
+@pytest.fixture
+def toolsmith(capsys):
+    """The real CLI entry point, in this process (a fresh interpreter per call is slow)."""
+    from toolsmith.core.cli import main
+
+    def call(*args):
+        with pytest.raises(SystemExit) as ended:
+            main(list(args))
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(args, ended.value.code, out.out, out.err)
+
+    return call
+
+
+def test_runs_show_apply_and_undo_commands(folder, toolsmith):
     before = snapshot(folder)
     result = runs.run(["python3", "-c", TOOL], policy(folder))
 
-    listed = json.loads(run_cli("runs", "--json").stdout)
+    listed = json.loads(toolsmith("runs", "--json").stdout)
     assert [(r["run_id"], r["state"]) for r in listed] == [(result.run_id, "previewed")]
 
-    shown = run_cli("runs", "show", result.run_id)
+    shown = toolsmith("runs", "show", result.run_id)
     assert shown.returncode == 0
     assert "renamed   IMG_1.jpg -> 2024-01-01.jpg" in shown.stdout and "+checked" in shown.stdout
-    data = json.loads(run_cli("runs", "show", result.run_id, "--json").stdout)
+    data = json.loads(toolsmith("runs", "show", result.run_id, "--json").stdout)
     assert data["stdout"] == "renamed 1 photo\n" and data["plan"]["changes"]
 
-    applied = run_cli("runs", "apply", result.run_id)
+    applied = toolsmith("runs", "apply", result.run_id)
     assert applied.returncode == 0 and f"toolsmith undo {result.run_id}" in applied.stdout
     assert (folder / "report.txt").exists()
 
     (folder / "report.txt").write_text("edited after apply\n")
-    refused = run_cli("undo")
+    refused = toolsmith("undo")
     assert refused.returncode == 1
     assert refused.stderr.count("\n") == 1 and "report.txt" in refused.stderr and "--force" in refused.stderr
 
-    forced = run_cli("undo", "--force", "--json")
+    forced = toolsmith("undo", "--force", "--json")
     assert json.loads(forced.stdout) == {"run_id": result.run_id, "state": "undone"}
     assert snapshot(folder) == before
 
 
-def test_commands_give_one_line_errors(run_cli):
+def test_commands_give_one_line_errors(toolsmith):
     for args in (["undo"], ["runs", "show", "nope"], ["runs", "apply", "20261126-101502-ab12"]):
-        done = run_cli(*args)
+        done = toolsmith(*args)
         assert done.returncode == 1
         assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
-    assert run_cli("runs").stdout == "no runs yet\n"
+    assert toolsmith("runs").stdout == "no runs yet\n"
