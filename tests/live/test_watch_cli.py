@@ -2,9 +2,12 @@
 
 import json
 import os
+import pty
+import select
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import msgspec
@@ -76,3 +79,35 @@ def test_watch_without_a_folder_says_how_to_give_one(run_cli):
     result = run_cli("watch", "rename-photos-by-date")
     assert result.returncode == 1
     assert result.stderr == "error: no folder to watch: give one (`toolsmith watch rename-photos-by-date PATH`) or set path in the tool's [trigger]\n"
+
+
+def test_on_a_terminal_each_run_waits_for_confirmation(inbox, toolsmith_home):
+    recipe = recipes()["rename-photos-by-date"]
+    Library().save(recipe.manifest, recipe.source)
+    env = {**os.environ, "TOOLSMITH_HOME": str(toolsmith_home)}
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: `toolsmith watch` on a real terminal
+        os.execve(sys.executable, [sys.executable, "-m", "toolsmith.core.cli", "watch", "--debounce-ms", "200", "rename-photos-by-date", str(inbox)], env)
+    screen = bytearray()
+
+    def wait_for(text: bytes) -> None:
+        deadline = time.monotonic() + 60
+        while text not in screen:
+            assert time.monotonic() < deadline, screen.decode(errors="replace")
+            if select.select([terminal], [], [], 0.2)[0]:
+                screen.extend(os.read(terminal, 4096))
+
+    try:
+        wait_for(b"previews each run for you to apply")
+        photo(inbox / "IMG_0001.jpg", "2024:07:14 15:30:12")
+        wait_for(b"apply these changes? [y/N]")
+        assert b"renamed   IMG_0001.jpg -> 2024-07-14_15-30-12.jpg" in screen
+        assert os.listdir(inbox) == ["IMG_0001.jpg"]  # nothing changes before the answer
+        os.write(terminal, b"y\n")
+        wait_for(b"undo with")
+        assert os.listdir(inbox) == ["2024-07-14_15-30-12.jpg"]
+    finally:
+        os.kill(pid, signal.SIGINT)
+        _, status = os.waitpid(pid, 0)
+        os.close(terminal)
+    assert os.waitstatus_to_exitcode(status) == 0
