@@ -15,6 +15,7 @@ cannot safely re-import an installed package; restart for those.
 import asyncio
 import importlib.util
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from .checks import check_source, has_errors
 from .errors import ToolsmithError
 from .languages import languages
 from .library import Library, Tool
-from .manifest import MANIFEST_FILE
+from .manifest import MANIFEST_FILE, NAME_PATTERN
 from .plugins import load_plugins, pm
 from .watch import started
 
@@ -113,6 +114,8 @@ class Reloader:
             elif path.parent.parent == tools_dir:
                 targets.add(("tool", path.parent.name))
         for kind, name in sorted(targets):
+            if kind == "tool" and not re.fullmatch(NAME_PATTERN, name):
+                continue  # not a tool's folder (a stray file or folder in the library)
             if kind == "plugin":
                 self.reload_plugin(name)
             else:

@@ -172,9 +172,10 @@ def test_tool_edits_reload_and_broken_edits_keep_the_last_good_version(inbox):
     asyncio.run(scenario())
 
 
-def test_a_new_tool_is_picked_up():
+def test_a_new_tool_is_picked_up_and_stray_files_are_ignored():
     async def scenario():
         async with reloading() as (reloader, next_event):
+            (Library().root / "My Notes.txt").write_text("not a tool")
             save_tool("index")
             assert await next_event() == Loaded(kind="tool", name="index")
             assert reloader.tool("index").manifest.name == "index"
