@@ -160,8 +160,8 @@ class Reloader:
         try:
             tool = self.library.load(name)
             found = check_source(tool.source, tool.manifest, tool.manifest.language, config_module.load().checks)
-        except ToolsmithError as e:
-            self._tool_failed(name, str(e))
+        except Exception as e:  # a broken tool, config or check plugin; the host stays up
+            self._tool_failed(name, str(e) if isinstance(e, ToolsmithError) else f"{type(e).__name__}: {e}")
             return
         if has_errors(found):
             first = next(d for d in found if d.severity == "error")
