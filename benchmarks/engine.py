@@ -23,9 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-
+# This folder holds scripts named like stdlib modules (http.py); keep it off the import path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "engine"))
+
+import torch  # noqa: E402
 from fixtures import write_tokenizer  # noqa: E402  (the tests' offline tokenizer builder)
 
 from toolsmith.core.engine import LLMEngine, SamplingParams  # noqa: E402
