@@ -2,32 +2,38 @@
 
 Offline:  ``LLM(model_dir).generate(prompts, SamplingParams(...))``.
 Online:   ``AsyncEngine(model_dir)``; ``async for out in engine.generate(prompt, params)``.
-Importing this package imports torch; the CLI imports it lazily.
+
+Names are imported on first use (PEP 562), so light modules such as ``errors``,
+``outputs`` and ``sampling`` can be used without paying for ``import torch``: every
+CLI command, plugin and HTTP route module imports those at start-up.
 """
 
-from .async_engine import AsyncEngine
-from .errors import EngineDeadError, ModelLoadError, RequestError
-from .llm import LLM
-from .llm_engine import LLMEngine
-from .outputs import CompletionOutput, EngineMetrics, RequestMetrics, RequestOutput, TokenLogprob
-from .protocol import Engine
-from .sampling import SamplingError, SamplingParams
-from .tokenizer import Tokenizer
+import importlib
 
-__all__ = [
-    "LLM",
-    "AsyncEngine",
-    "CompletionOutput",
-    "Engine",
-    "EngineDeadError",
-    "EngineMetrics",
-    "LLMEngine",
-    "ModelLoadError",
-    "RequestError",
-    "RequestMetrics",
-    "RequestOutput",
-    "SamplingError",
-    "SamplingParams",
-    "TokenLogprob",
-    "Tokenizer",
-]
+_WHERE = {
+    "AsyncEngine": "async_engine",
+    "CompletionOutput": "outputs",
+    "Engine": "protocol",
+    "EngineDeadError": "errors",
+    "EngineMetrics": "outputs",
+    "LLM": "llm",
+    "LLMEngine": "llm_engine",
+    "ModelLoadError": "errors",
+    "RequestError": "errors",
+    "RequestMetrics": "outputs",
+    "RequestOutput": "outputs",
+    "SamplingError": "sampling",
+    "SamplingParams": "sampling",
+    "TokenLogprob": "outputs",
+    "Tokenizer": "tokenizer",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value
