@@ -1,9 +1,9 @@
 """Turn `toolsmith run NAME ARGS...` into a command line and a sandbox policy.
 
 The manifest says which arguments are paths and whether the tool reads or writes
-there; the sandbox then allows exactly those paths, so a tool touches only what the
-user passed to it. Paths are made absolute, and manifest defaults are passed
-explicitly, so what runs is exactly what the plan shows.
+there; `toolsmith.sandbox.tool_policy` then allows exactly those paths, so a tool
+touches only what the user passed to it. Paths are made absolute, and manifest
+defaults are passed explicitly, so what runs is exactly what the plan shows.
 """
 
 import argparse
@@ -24,8 +24,7 @@ class ToolArgumentError(ToolsmithError):
 
 class Invocation(msgspec.Struct, frozen=True):
     argv: list[str]
-    read_paths: list[str]
-    write_paths: list[str]
+    arguments: dict[str, object]  # parameter name -> value (absolute paths for path kinds)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,7 +55,7 @@ def parser_for(tool: Tool) -> argparse.ArgumentParser:
 
 def invocation(tool: Tool, args: list[str], cwd: Path) -> Invocation:
     values = vars(parser_for(tool).parse_args(args))
-    read, write, argv = [str(tool.path)], [], []
+    arguments, argv = {}, []
     for p in tool.manifest.parameters:
         value = values.get(p.name)
         if value is None or value is False or value == []:
@@ -65,39 +64,25 @@ def invocation(tool: Tool, args: list[str], cwd: Path) -> Invocation:
             continue
         items = value if isinstance(value, list) else [value]
         if p.kind in PATH_KINDS:
-            items = [_place(p, item, cwd, read, write) for item in items]
+            items = [str((cwd / Path(str(item)).expanduser()).resolve()) for item in items]
+        arguments[p.name] = items if p.multiple else items[0]
         argv += _render(p, items)
     language = get_language(tool.manifest.language)
-    return Invocation(argv=[*language.command(tool.source_path), *argv], read_paths=read, write_paths=_outermost(write))
+    return Invocation(argv=[*language.command(tool.source_path), *argv], arguments=arguments)
 
 
 def policy_for(tool: Tool, inv: Invocation, settings: SandboxConfig, allow_degraded: bool = False):
-    from toolsmith.sandbox import Policy
+    """Exactly the paths the user passed, with the access the manifest declares."""
+    from toolsmith.sandbox import tool_policy
 
-    return Policy(
-        read_paths=inv.read_paths,
-        write_paths=inv.write_paths,
-        network=tool.manifest.network,
+    return tool_policy(
+        tool.manifest,
+        inv.arguments,
+        tool_dir=str(tool.path),
         timeout=settings.timeout,
         memory_mb=settings.memory_mb,
         allow_degraded=allow_degraded or settings.allow_degraded,
     )
-
-
-def _place(p: Parameter, value: str, cwd: Path, read: list[str], write: list[str]) -> str:
-    """The absolute path, recorded as readable or writable; a missing output is made in its folder."""
-    path = (cwd / Path(value).expanduser()).resolve()
-    if p.access == "read":
-        if not path.exists():
-            raise ToolArgumentError(f"{p.name}: {value} does not exist")
-        read.append(str(path))
-    elif path.is_dir():
-        write.append(str(path))
-    elif path.parent.is_dir():  # a file, or a folder the tool will create: allow its folder
-        write.append(str(path.parent))
-    else:
-        raise ToolArgumentError(f"{p.name}: the folder {path.parent} does not exist; create it first")
-    return str(path)
 
 
 def _render(p: Parameter, items: list) -> list[str]:
@@ -114,9 +99,3 @@ def _render(p: Parameter, items: list) -> list[str]:
 def option(p: Parameter) -> str:
     """The flag the tool accepts: `-x` for a one-letter name (argparse short option, getopts)."""
     return f"-{p.name}" if len(p.name) == 1 else f"--{p.name}"
-
-
-def _outermost(paths: list[str]) -> list[str]:
-    """Drop write paths inside other write paths (the sandbox mounts each once)."""
-    unique = sorted(set(paths))
-    return [p for p in unique if not any(p != q and Path(p).is_relative_to(q) for q in unique)]

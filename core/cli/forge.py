@@ -116,9 +116,10 @@ def run(name: str, args: tuple[str, ...], yes: bool, preview: bool, allow_degrad
         return
     settings = config_module.load().sandbox
     inv = invocation(tool, list(args), Path.cwd())
-    if os.geteuid() == 0 and inv.write_paths and not as_json:
+    policy = policy_for(tool, inv, settings, allow_degraded)
+    if os.geteuid() == 0 and policy.write_paths and not as_json:
         click.echo("note: started as root, the tool runs as the unprivileged user 'nobody'; it can change only files that user may write", err=True)
-    result = runs.run(inv.argv, policy_for(tool, inv, settings, allow_degraded), preview=True)
+    result = runs.run(inv.argv, policy, preview=True)
     changes = result.plan.changes if result.plan else []
     planned = ev.Planned(run_id=result.run_id, changes=len(changes), summary=result.plan.summary() if result.plan else "no changes")
     if as_json:

@@ -8,7 +8,9 @@ import pytest
 from PIL import Image
 
 from toolsmith.core.library import Library
-from toolsmith.core.toolrun import ToolArgumentError, invocation
+from toolsmith.core import config
+from toolsmith.core.toolrun import invocation, policy_for
+from toolsmith.sandbox import SandboxError
 from toolsmith.sandbox.launcher import SANDBOX_UID
 
 EXIF_IFD, DATE_TIME_ORIGINAL = 0x8769, 0x9003
@@ -91,15 +93,20 @@ def test_bad_arguments_are_clear(run_cli, tmp_path):
     assert unknown.returncode == 1 and "unrecognized arguments: --colour red" in unknown.stderr
 
 
-def test_invocation_allows_only_the_paths_given(tmp_path, run_cli):
+def test_invocation_allows_only_the_paths_given(tmp_path, run_cli, toolsmith_home):
     run_cli("new", "find large files")
     tool = Library().load("find-large-files")
-    inv = invocation(tool, [str(tmp_path)], Path("/"))
-    assert inv.read_paths == [str(tool.path), str(tmp_path)]
-    assert inv.write_paths == []
-    assert inv.argv[-1] == str(tmp_path) or str(tmp_path) in inv.argv
-    with pytest.raises(ToolArgumentError, match="does not exist"):
-        invocation(tool, [str(tmp_path / "nope")], Path("/"))
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    inv = invocation(tool, [str(folder)], Path("/"))
+    policy = policy_for(tool, inv, config.load().sandbox)
+    assert policy.read_paths == [str(tool.path), str(folder)]
+    assert policy.write_paths == []
+    assert str(folder) in inv.argv
+    with pytest.raises(SandboxError, match="does not exist"):
+        policy_for(tool, invocation(tool, [str(folder / "nope")], Path("/")), config.load().sandbox)
+    with pytest.raises(SandboxError, match="holds toolsmith's own files"):
+        policy_for(tool, invocation(tool, [str(toolsmith_home)], Path("/")), config.load().sandbox)
 
 
 def test_a_failing_tool_changes_nothing(run_cli, tmp_path):
