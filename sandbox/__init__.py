@@ -9,11 +9,15 @@ from .launcher import (
     execute,
     overlay_mode,
 )
+from .journal import ConcurrentChangeError, UndoConflictError
 from .layers import LayerStatus
+from .plan import Change, Plan
 from .policy import Overlay, Policy
+from .runs import RunError, RunResult
 from .tool_policy import tool_policy
 
 __all__ = [
-    "ExecResult", "LayerStatus", "Overlay", "Policy", "SandboxError", "SandboxUnavailable",
-    "Usage", "check_layers", "execute", "overlay_mode", "tool_policy",
+    "Change", "ConcurrentChangeError", "ExecResult", "LayerStatus", "Overlay", "Plan", "Policy",
+    "RunError", "RunResult", "SandboxError", "SandboxUnavailable", "UndoConflictError", "Usage",
+    "check_layers", "execute", "overlay_mode", "tool_policy",
 ]

@@ -37,9 +37,18 @@ def build() -> click.Group:
     return cli
 
 
+def _recover_interrupted_runs() -> None:
+    """An apply or undo cut short by a crash is rolled back before anything else runs."""
+    from toolsmith.sandbox.runs import recover
+
+    for line in recover():
+        click.echo(f"recovered: {line}", err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
+        _recover_interrupted_runs()
         group = build()
         code = group.main(args=argv, prog_name="toolsmith", standalone_mode=False)
     except click.exceptions.Abort:
