@@ -4,8 +4,10 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def toolsmith_home(tmp_path, monkeypatch):
-    home = tmp_path / "toolsmith-home"
+def toolsmith_home(tmp_path_factory, monkeypatch):
+    # Beside tmp_path, not inside it: tools may be handed tmp_path, and the sandbox
+    # refuses to grant a folder that holds Toolsmith's own state.
+    home = tmp_path_factory.mktemp("toolsmith-home")
     monkeypatch.setenv("TOOLSMITH_HOME", str(home))
     for var in ("TOOLSMITH_LOAD_PLUGINS", "TOOLSMITH_TRACE_PLUGINS"):
         monkeypatch.delenv(var, raising=False)

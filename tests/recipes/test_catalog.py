@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import RECIPES
+from recipe_helpers import RECIPES
 
 from toolsmith.core import manifest
 from toolsmith.core.checks import check_source

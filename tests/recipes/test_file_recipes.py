@@ -8,7 +8,7 @@ import tarfile
 import time
 import zipfile
 
-from conftest import names, snapshot
+from recipe_helpers import names, snapshot
 
 
 def test_sort_files_by_type(tmp_path, run_tool):

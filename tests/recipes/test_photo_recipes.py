@@ -4,7 +4,7 @@ import os
 import re
 from datetime import datetime
 
-from conftest import exif_date, names, photo, snapshot
+from recipe_helpers import exif_date, names, photo, snapshot
 from PIL import Image
 from PIL.ExifTags import IFD
 

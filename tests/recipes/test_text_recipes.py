@@ -3,7 +3,7 @@
 import csv
 import json
 
-from conftest import snapshot
+from recipe_helpers import snapshot
 
 
 def test_csv_to_json_keeps_text_unless_asked(tmp_path, run_tool):
