@@ -78,6 +78,12 @@ def _allowlist() -> set[str] | None:
     return {name.strip() for name in value.split(",") if name.strip()}
 
 
+def allowed(name: str) -> bool:
+    """Whether TOOLSMITH_LOAD_PLUGINS lets the plugin `name` load (at start or on reload)."""
+    allow = _allowlist()
+    return allow is None or name in allow
+
+
 def _load_entry_points(allow: set[str] | None) -> None:
     for dist in importlib.metadata.distributions():
         for ep in dist.entry_points:
@@ -98,16 +104,19 @@ def _load_plugin_files(allow: set[str] | None) -> None:
     if not folder.is_dir():
         return
     for path in sorted(folder.glob("*.py")):
-        name = path.stem
-        if allow is not None and name not in allow:
-            continue
-        spec = importlib.util.spec_from_file_location(f"toolsmith_plugin_{name}", path)
-        module = importlib.util.module_from_spec(spec)
-        try:
-            spec.loader.exec_module(module)
-        except Exception as e:
-            raise PluginError(f"plugin file {path} failed to load: {type(e).__name__}: {e}") from e
-        _register(module, name)
+        if allow is None or path.stem in allow:
+            _register(import_plugin_file(path), path.stem)
+
+
+def import_plugin_file(path):
+    """Import a single-file plugin as a fresh module (not yet registered)."""
+    spec = importlib.util.spec_from_file_location(f"toolsmith_plugin_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:
+        raise PluginError(f"plugin file {path} failed to load: {type(e).__name__}: {e}") from e
+    return module
 
 
 def _register(plugin, name: str) -> None:

@@ -13,7 +13,6 @@ cannot safely re-import an installed package; restart for those.
 """
 
 import asyncio
-import importlib.util
 import os
 import re
 from collections.abc import Callable
@@ -129,7 +128,7 @@ class Reloader:
         if old is not None and not _from_file(old, path):
             self.on_event(Failed(kind="plugin", name=name, message=f"{path.name} has the name of an installed plugin; rename the file", kept=True))
             return
-        if not _allowed(name):
+        if not plugins.allowed(name):  # TOOLSMITH_LOAD_PLUGINS applies to reloads too
             return
         if not path.exists():
             if old is not None:
@@ -138,7 +137,7 @@ class Reloader:
                 self.on_event(Unloaded(kind="plugin", name=name))
             return
         try:
-            module = _import(path, name)
+            module = plugins.import_plugin_file(path)
             _swap(old, module, name)
         except Exception as e:  # a plugin's import can raise anything; the host stays up
             message = str(e) if isinstance(e, ToolsmithError) else f"{path} failed to load: {type(e).__name__}: {e}"
@@ -197,13 +196,6 @@ class _Filter(watchfiles.DefaultFilter):
         return False
 
 
-def _import(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(f"toolsmith_plugin_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _swap(old, new, name: str) -> None:
     """Register `new` in place of `old`; on any validation error, put `old` back and raise."""
     if old is not None:
@@ -229,6 +221,3 @@ def _from_file(plugin, path: Path) -> bool:
     return file is not None and os.path.realpath(file) == os.path.realpath(path)
 
 
-def _allowed(name: str) -> bool:
-    allow = plugins._allowlist()  # TOOLSMITH_LOAD_PLUGINS applies to reloads as it does at startup
-    return allow is None or name in allow

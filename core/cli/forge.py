@@ -127,7 +127,7 @@ def run(name: str, args: tuple[str, ...], yes: bool, preview: bool, allow_degrad
     else:
         sys.stdout.write(result.stdout.decode("utf-8", "replace"))
         sys.stderr.write(result.stderr.decode("utf-8", "replace"))
-        _print_plan(result)
+        print_plan(result)
     if result.exit_code != 0:
         last_line = (result.stderr.decode("utf-8", "replace").strip().splitlines() or [""])[-1]
         reason = " (timed out)" if result.timed_out else (f": {last_line}" if last_line else "")
@@ -147,7 +147,7 @@ def run(name: str, args: tuple[str, ...], yes: bool, preview: bool, allow_degrad
         click.echo(f"applied run {result.run_id}; undo with `toolsmith undo {result.run_id}`")
 
 
-def _print_plan(result) -> None:
+def print_plan(result) -> None:
     out = console()
     if not result.plan or not result.plan.changes:
         out.print("no changes to your files", style="dim")

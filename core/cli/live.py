@@ -99,9 +99,9 @@ def _run_until_interrupted(job) -> None:
 
 
 def _ask(result) -> bool:
-    from .forge import _print_plan
+    from .forge import print_plan
 
-    _print_plan(result)
+    print_plan(result)
     return click.confirm("apply these changes?", default=False)
 
 

@@ -14,7 +14,7 @@ from ..checks import check_source
 from ..config import Config
 from ..errors import ToolsmithError
 from ..library import Library
-from ..manifest import check_name, encode, now
+from ..manifest import check_name, now
 from ..recipes import recipes
 from ..retrieval import THRESHOLD, best, search
 from . import prompt
@@ -105,12 +105,16 @@ def forge_edit(tool_name: str, change: str, config: Config, *, engine=None, libr
     yield Started(task="edit", description=change)
     catalog = recipes()
     examples = [catalog[m.recipe_name] for m in search(change, limit=1)]
-    messages = prompt.edit_messages(change, encode(current.manifest).decode(), current.source, examples)
+    messages = prompt.edit_messages(change, prompt.proposal_text(current.manifest), current.source, examples)
     for event in _generate_until_valid(engine, messages, config, current.manifest.name, current.manifest.description):
         if isinstance(event, Extracted):
-            manifest = msgspec.structs.replace(
-                event.manifest, name=current.manifest.name, created=current.manifest.created, origin="model"
-            )
+            try:  # the model does not see the trigger; keep it (its parameter must still exist)
+                manifest = msgspec.structs.replace(
+                    event.manifest, name=current.manifest.name, created=current.manifest.created, trigger=current.manifest.trigger
+                )
+            except ValueError as e:
+                yield Error(message=f"the edited tool no longer fits its [trigger]: {e}; nothing was saved")
+                return
             yield Diff(name=tool_name, text=_diff(current.source, event.source, tool_name))
             version = library.save(manifest, event.source)
             yield Saved(name=tool_name, version=version, origin="model", path=str(current.path))

@@ -1,7 +1,7 @@
 """The conversation the forge sends to the model: conventions, schema, worked examples."""
 
 from ..diagnostics import Diagnostic
-from ..manifest import encode
+from ..manifest import Manifest, encode
 from ..plugins import load_plugins, pm
 from ..recipes import Recipe
 from .events import SmokeRun
@@ -47,7 +47,7 @@ def example_turns(recipes: list[Recipe]) -> list[dict]:
     """Each recipe as a request and the ideal reply: the model copies the format."""
     turns = []
     for recipe in recipes:
-        manifest = encode(_proposal_view(recipe)).decode()
+        manifest = proposal_text(recipe.manifest)
         turns.append({"role": "user", "content": recipe.phrasings[0] if recipe.phrasings else recipe.manifest.description})
         turns.append({"role": "assistant", "content": f"```toml\n{manifest}```\n\n```python\n{recipe.source}```"})
     return turns
@@ -81,7 +81,7 @@ def repair_message(diagnostics: list[Diagnostic], smoke: SmokeRun | None = None)
     }
 
 
-def _proposal_view(recipe: Recipe):
-    """The manifest as the model should write it: without timestamps and origin."""
-    m = recipe.manifest
-    return Proposal(name=m.name, description=m.description, parameters=m.parameters, requires=m.requires, network=m.network)
+def proposal_text(m: Manifest) -> str:
+    """The manifest as the model writes it: without timestamps, origin or trigger."""
+    proposal = Proposal(name=m.name, description=m.description, parameters=m.parameters, requires=m.requires, network=m.network)
+    return encode(proposal).decode()

@@ -3,6 +3,7 @@
 import json
 import textwrap
 
+import msgspec
 import pytest
 
 from toolsmith.core import config as config_module
@@ -210,3 +211,21 @@ def test_cli_new_error_json(run_cli):
     result = run_cli("new", "bake a chocolate cake", "--json")
     assert result.returncode == 1
     assert json.loads(result.stdout.splitlines()[-1])["type"] == "error"
+
+
+def test_edit_keeps_the_trigger_and_a_manifest_echo_is_accepted(config):
+    from toolsmith.core.manifest import Trigger
+
+    folder_manifest = MANIFEST.replace('kind = "file"', 'kind = "dir"')
+    folder_tool = GOOD.replace("Path(args.file).read_text()", "str(sorted(Path(args.file).iterdir()))")
+    run(forge_new("list a folder", config, engine=ScriptedEngine([reply(folder_tool, folder_manifest)])))
+    library = Library()
+    current = library.load("shout-file")
+    library.save(msgspec.structs.replace(current.manifest, trigger=Trigger(path="~/inbox", auto_apply=False)), current.source)
+    engine = ScriptedEngine([reply(folder_tool.replace("sorted(", "sorted(reverse=True, iterable="), folder_manifest)])
+    events = run(forge_edit("shout-file", "list newest first", config, engine=engine))
+    assert isinstance(events[-1], ev.Saved), events[-1]
+    assert library.load("shout-file").manifest.trigger == Trigger(path="~/inbox")
+    # The model is shown the manifest as it may write it back: no timestamps, origin or trigger.
+    assert "created" not in engine.prompts[0].split("Here is an existing tool")[1]
+    assert "[trigger]" not in engine.prompts[0]
