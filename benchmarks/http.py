@@ -48,6 +48,7 @@ def _engine_benchmark():
     spec.loader.exec_module(module)
     return module
 
+
 KEY = "benchmark-key"
 CONCURRENCY = 16
 ENGINE_OPTIONS = dict(dtype="float32", max_num_seqs=CONCURRENCY)
@@ -120,7 +121,14 @@ def served(folder: Path, prompts: list[list[int]], max_tokens: int, threads: int
     try:
         wait_healthy(url, server)
         # token ids in every chunk: a random model's tokens are often outside the test tokenizer and decode to no text
-        body = {"max_tokens": max_tokens, "temperature": 0, "ignore_eos": True, "stream": True, "stream_options": {"include_usage": True}, "return_token_ids": True}
+        body = {
+            "max_tokens": max_tokens,
+            "temperature": 0,
+            "ignore_eos": True,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "return_token_ids": True,
+        }
 
         async def main():
             limits = httpx.Limits(max_connections=CONCURRENCY)
@@ -170,7 +178,12 @@ def serve(folder: str, port: int, threads: int) -> None:
     from toolsmith.core.config import Config, ServerConfig
     from toolsmith.core.http import create_app
 
-    app = create_app(api_key=KEY, open_engine=lambda: AsyncEngine(folder, **ENGINE_OPTIONS), model_name="smollm2-shape", config=Config(server=ServerConfig()))
+    app = create_app(
+        api_key=KEY,
+        open_engine=lambda: AsyncEngine(folder, **ENGINE_OPTIONS),
+        model_name="smollm2-shape",
+        config=Config(server=ServerConfig()),
+    )
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
@@ -198,7 +211,13 @@ def main() -> None:
             measured["server"].append(served(folder, prompts, max_tokens, args.threads))
     best = {side: max(runs, key=lambda r: r["tokens_per_s"]) for side, runs in measured.items()}
     result = {
-        "workload": {"concurrency": CONCURRENCY, "requests": requests, "prompt_tokens": prompt_len, "max_tokens": max_tokens, "dtype": "float32"},
+        "workload": {
+            "concurrency": CONCURRENCY,
+            "requests": requests,
+            "prompt_tokens": prompt_len,
+            "max_tokens": max_tokens,
+            "dtype": "float32",
+        },
         "torch_threads": args.threads,
         "load_average_at_start": load_at_start,
         "load_average_at_end": os.getloadavg()[0],
@@ -210,12 +229,18 @@ def main() -> None:
         print(json.dumps(result))
         return
     w = result["workload"]
-    print(f"{w['concurrency']} streams, {w['requests']} requests, prompts {w['prompt_tokens']} tokens, {w['max_tokens']} generated each ({w['dtype']}, {args.threads} torch threads)")
+    print(
+        f"{w['concurrency']} streams, {w['requests']} requests, prompts {w['prompt_tokens']} tokens, {w['max_tokens']} generated each ({w['dtype']}, {args.threads} torch threads)"
+    )
     for name in ("direct", "server"):
         r = result[name]
         rates = ", ".join(f"{x['tokens_per_s']:.1f}" for x in measured[name])
-        print(f"  {name:<7} {r['tokens_per_s']:8.1f} tokens/s   TTFT p50 {r['ttft_p50_s'] * 1000:7.1f} ms   p99 {r['ttft_p99_s'] * 1000:7.1f} ms   (rounds: {rates})")
-    print(f"  server / direct: {result['server_vs_direct']:.3f} (goal >= 0.9); load average {load_at_start:.1f} -> {result['load_average_at_end']:.1f}")
+        print(
+            f"  {name:<7} {r['tokens_per_s']:8.1f} tokens/s   TTFT p50 {r['ttft_p50_s'] * 1000:7.1f} ms   p99 {r['ttft_p99_s'] * 1000:7.1f} ms   (rounds: {rates})"
+        )
+    print(
+        f"  server / direct: {result['server_vs_direct']:.3f} (goal >= 0.9); load average {load_at_start:.1f} -> {result['load_average_at_end']:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -63,7 +63,9 @@ class RemoteEngine:
     def generate_chat(self, messages: list[dict], params: SamplingParams, request_id: str | None = None) -> AsyncIterator[RequestOutput]:
         """Stream ``/v1/chat/completions``: the server applies its model's chat template."""
         body = {"messages": messages, **_sampling_body(params)}
-        return self._stream("/chat/completions", body, params, request_id, [], lambda choice: (choice.get("delta") or {}).get("content") or "")
+        return self._stream(
+            "/chat/completions", body, params, request_id, [], lambda choice: (choice.get("delta") or {}).get("content") or ""
+        )
 
     def abort(self, request_id: str) -> None:
         """Stop reading the request's stream; closing the connection aborts it on the server."""
@@ -221,7 +223,9 @@ class _Progress:
     def output(self) -> RequestOutput:
         finished = all(reason is not None for reason in self.reasons)
         outputs = [
-            CompletionOutput(index=i, token_ids=list(self.ids[i]), text=self.texts[i], delta_text=self.deltas[i], finish_reason=self.reasons[i])
+            CompletionOutput(
+                index=i, token_ids=list(self.ids[i]), text=self.texts[i], delta_text=self.deltas[i], finish_reason=self.reasons[i]
+            )
             for i in range(len(self.texts))
         ]
         self.deltas = [""] * len(self.texts)
@@ -267,7 +271,7 @@ async def _events(response: httpx.Response):
     async for line in response.aiter_lines():
         if not line.startswith("data:"):
             continue
-        data = line[len("data:"):].strip()
+        data = line[len("data:") :].strip()
         if data == "[DONE]":
             return
         try:

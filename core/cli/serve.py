@@ -60,5 +60,7 @@ def _serve(host: str, port: int, config, model_name: str | None, opener, key: st
     app = create_app(api_key=key, open_engine=opener, model_name=model_name, config=config)
     shown = f"[{host}]" if ":" in host else host
     what = f"model {model_name}" if model_name else "no model (tools API only)"
-    click.echo(f"serving {what} on http://{shown}:{port} (OpenAI base URL http://{shown}:{port}/v1; key: `toolsmith serve --show-key`)", err=True)
+    click.echo(
+        f"serving {what} on http://{shown}:{port} (OpenAI base URL http://{shown}:{port}/v1; key: `toolsmith serve --show-key`)", err=True
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

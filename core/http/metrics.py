@@ -9,7 +9,12 @@ PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 # (metric, EngineMetrics field, type, help)
 GAUGES = [
-    ("toolsmith_generation_tokens_per_second", "generation_tokens_per_s", "gauge", "Tokens generated per second over the last few seconds."),
+    (
+        "toolsmith_generation_tokens_per_second",
+        "generation_tokens_per_s",
+        "gauge",
+        "Tokens generated per second over the last few seconds.",
+    ),
     ("toolsmith_prompt_tokens_per_second", "prompt_tokens_per_s", "gauge", "Prompt tokens processed per second over the last few seconds."),
     ("toolsmith_requests_waiting", "num_waiting", "gauge", "Requests queued, not yet running."),
     ("toolsmith_requests_running", "num_running", "gauge", "Requests being generated."),
@@ -24,7 +29,11 @@ GAUGES = [
 
 
 def render(metrics, loaded: bool) -> str:
-    lines = ["# HELP toolsmith_model_loaded 1 once the model is loaded.", "# TYPE toolsmith_model_loaded gauge", f"toolsmith_model_loaded {int(loaded)}"]
+    lines = [
+        "# HELP toolsmith_model_loaded 1 once the model is loaded.",
+        "# TYPE toolsmith_model_loaded gauge",
+        f"toolsmith_model_loaded {int(loaded)}",
+    ]
     if metrics is not None:
         for name, field, kind, text in GAUGES:
             lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}", f"{name} {_number(getattr(metrics, field))}"]

@@ -37,7 +37,8 @@ class OpenAIController(Controller):
     @post(
         "/completions",
         status_code=200,
-        responses=RESPONSES, summary="Complete a prompt (text or token ids)",
+        responses=RESPONSES,
+        summary="Complete a prompt (text or token ids)",
         operation_class=event_stream_operation(oa.Completion),
     )
     async def completions(self, data: JSONBody[oa.CompletionRequest], request: Request, state: State) -> oa.Completion:
@@ -53,7 +54,8 @@ class OpenAIController(Controller):
     @post(
         "/chat/completions",
         status_code=200,
-        responses=RESPONSES, summary="Answer a conversation (the model's chat template)",
+        responses=RESPONSES,
+        summary="Answer a conversation (the model's chat template)",
         operation_class=event_stream_operation(oa.ChatCompletion),
     )
     async def chat_completions(self, data: JSONBody[oa.ChatRequest], request: Request, state: State) -> oa.ChatCompletion:
@@ -242,13 +244,20 @@ class CompletionView(_View):
     def response(self, output: RequestOutput) -> oa.Completion:
         choices = [self._choice(c, c.text, c.token_ids, c.logprobs) for c in output.outputs]
         return oa.Completion(
-            id=self.id, created=self.created, model=self.model, choices=choices, usage=usage_of(output), prompt_token_ids=self.prompt_ids(output)
+            id=self.id,
+            created=self.created,
+            model=self.model,
+            choices=choices,
+            usage=usage_of(output),
+            prompt_token_ids=self.prompt_ids(output),
         )
 
     def chunks(self, output: RequestOutput):
         for c, new_ids, new_logprobs in self.new_parts(output):
             choice = self._choice(c, c.delta_text, new_ids, new_logprobs)
-            yield oa.Completion(id=self.id, created=self.created, model=self.model, choices=[choice], prompt_token_ids=self.prompt_ids(output))
+            yield oa.Completion(
+                id=self.id, created=self.created, model=self.model, choices=[choice], prompt_token_ids=self.prompt_ids(output)
+            )
 
     def usage_chunk(self, output: RequestOutput) -> oa.Completion:
         return oa.Completion(id=self.id, created=self.created, model=self.model, choices=[], usage=usage_of(output))
@@ -294,7 +303,12 @@ class ChatView(_View):
             for c in output.outputs
         ]
         return oa.ChatCompletion(
-            id=self.id, created=self.created, model=self.model, choices=choices, usage=usage_of(output), prompt_token_ids=self.prompt_ids(output)
+            id=self.id,
+            created=self.created,
+            model=self.model,
+            choices=choices,
+            usage=usage_of(output),
+            prompt_token_ids=self.prompt_ids(output),
         )
 
     def chunks(self, output: RequestOutput):
@@ -316,7 +330,9 @@ class ChatView(_View):
         return oa.ChatCompletionChunk(id=self.id, created=self.created, model=self.model, choices=[], usage=usage_of(output))
 
     def _chunk(self, choice: oa.ChunkChoice, output: RequestOutput) -> oa.ChatCompletionChunk:
-        return oa.ChatCompletionChunk(id=self.id, created=self.created, model=self.model, choices=[choice], prompt_token_ids=self.prompt_ids(output))
+        return oa.ChatCompletionChunk(
+            id=self.id, created=self.created, model=self.model, choices=[choice], prompt_token_ids=self.prompt_ids(output)
+        )
 
     def _logprobs(self, logprobs: list[EngineLogprob]) -> oa.ChatLogprobs:
         content = []

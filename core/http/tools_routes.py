@@ -119,18 +119,36 @@ class ToolsController(Controller):
         tool = library.load(name)
         return ToolDetail(manifest=tool.manifest, source=tool.source, versions=library.history(name))
 
-    @post("/", status_code=200, responses=RESPONSES, operation_class=forge_events_operation(), summary="Make a tool; the forge's events as server-sent events")
+    @post(
+        "/",
+        status_code=200,
+        responses=RESPONSES,
+        operation_class=forge_events_operation(),
+        summary="Make a tool; the forge's events as server-sent events",
+    )
     async def create_tool(self, data: JSONBody[NewTool], state: State) -> Stream:
         engine = _forge_engine(state)
         return await forge_stream(lambda: forge_new(data.description, state.config, engine=engine, name=data.name))
 
-    @post("/{name:str}/edit", status_code=200, responses=RESPONSES, operation_class=forge_events_operation(), summary="Change a tool; the forge's events as server-sent events")
+    @post(
+        "/{name:str}/edit",
+        status_code=200,
+        responses=RESPONSES,
+        operation_class=forge_events_operation(),
+        summary="Change a tool; the forge's events as server-sent events",
+    )
     async def edit_tool(self, name: FromPath[str], data: JSONBody[EditTool], state: State) -> Stream:
         _library_with(name)
         engine = _forge_engine(state)
         return await forge_stream(lambda: forge_edit(name, data.change, state.config, engine=engine))
 
-    @post("/{name:str}/run", status_code=200, responses=RESPONSES, summary="Run a tool in the sandbox and preview its file changes", sync_to_thread=True)
+    @post(
+        "/{name:str}/run",
+        status_code=200,
+        responses=RESPONSES,
+        summary="Run a tool in the sandbox and preview its file changes",
+        sync_to_thread=True,
+    )
     def run_tool(self, name: FromPath[str], data: JSONBody[RunRequest], state: State) -> RunView:
         from toolsmith.sandbox import runs
 
@@ -159,13 +177,25 @@ class RunsController(Controller):
 
         return run_view(_existing_run(run_id, runs.get))
 
-    @post("/{run_id:str}/apply", status_code=200, responses=RESPONSES, summary="Apply a previewed run's changes to the real files", sync_to_thread=True)
+    @post(
+        "/{run_id:str}/apply",
+        status_code=200,
+        responses=RESPONSES,
+        summary="Apply a previewed run's changes to the real files",
+        sync_to_thread=True,
+    )
     def apply_run(self, run_id: FromPath[str]) -> RunView:
         from toolsmith.sandbox import runs
 
         return run_view(_existing_run(run_id, runs.apply))
 
-    @post("/{run_id:str}/undo", status_code=200, responses=RESPONSES, summary="Put the files back as they were before an applied run", sync_to_thread=True)
+    @post(
+        "/{run_id:str}/undo",
+        status_code=200,
+        responses=RESPONSES,
+        summary="Put the files back as they were before an applied run",
+        sync_to_thread=True,
+    )
     def undo_run(self, run_id: FromPath[str]) -> RunView:
         from toolsmith.sandbox import runs
 
@@ -183,7 +213,8 @@ class CatalogController(Controller):
             return [RecipeView(name=r.name, description=r.manifest.description) for r in catalog.values()]
         matches = search(q, limit=min(max(limit, 1), RECIPE_LIMIT))
         return [
-            RecipeView(name=m.recipe_name, description=catalog[m.recipe_name].manifest.description, score=round(m.score, 4)) for m in matches
+            RecipeView(name=m.recipe_name, description=catalog[m.recipe_name].manifest.description, score=round(m.score, 4))
+            for m in matches
         ]
 
     @get("/plugins", responses=RESPONSES, summary="Loaded plugins and the hooks they implement", sync_to_thread=True)
@@ -195,7 +226,9 @@ class CatalogController(Controller):
 
 
 def _summary(m: Manifest) -> ToolSummary:
-    return ToolSummary(name=m.name, description=m.description, language=m.language, origin=m.origin, updated=m.updated, parameters=m.parameters)
+    return ToolSummary(
+        name=m.name, description=m.description, language=m.language, origin=m.origin, updated=m.updated, parameters=m.parameters
+    )
 
 
 def _library_with(name: str) -> Library:
@@ -231,8 +264,14 @@ def run_view(result) -> RunView:
         summary=result.plan.summary() if result.plan else "not previewed",
         changes=[
             ChangeView(
-                kind=c.kind, type=c.type, root=c.root, path=c.path, old_path=c.old_path,
-                size_before=c.size_before, size_after=c.size_after, diff=c.diff,
+                kind=c.kind,
+                type=c.type,
+                root=c.root,
+                path=c.path,
+                old_path=c.old_path,
+                size_before=c.size_before,
+                size_after=c.size_after,
+                diff=c.diff,
             )
             for c in changes
         ],

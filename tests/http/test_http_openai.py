@@ -50,7 +50,13 @@ def test_completion_text_and_usage(client, offline, tokenizer):
 
 def test_streamed_completion_equals_the_whole_one(client, offline, tokenizer):
     stream = client.completions.create(
-        model=MODEL, prompt=PROMPT, max_tokens=9, temperature=0, stream=True, stream_options={"include_usage": True}, extra_body={"ignore_eos": True}
+        model=MODEL,
+        prompt=PROMPT,
+        max_tokens=9,
+        temperature=0,
+        stream=True,
+        stream_options={"include_usage": True},
+        extra_body={"ignore_eos": True},
     )
     chunks = list(stream)
     assert "".join(c.choices[0].text for c in chunks if c.choices) == greedy_text(offline, PROMPT, 9)
@@ -79,8 +85,13 @@ def test_chat_completion_uses_the_models_chat_template(client, offline, tokenize
 def test_streamed_chat_sends_the_role_first_then_content_then_usage(client, offline, tokenizer):
     prompt = tokenizer.encode_chat(MESSAGES, add_generation_prompt=True)
     stream = client.chat.completions.create(
-        model=MODEL, messages=MESSAGES, max_completion_tokens=8, temperature=0, stream=True,
-        stream_options={"include_usage": True}, extra_body={"ignore_eos": True},
+        model=MODEL,
+        messages=MESSAGES,
+        max_completion_tokens=8,
+        temperature=0,
+        stream=True,
+        stream_options={"include_usage": True},
+        extra_body={"ignore_eos": True},
     )
     chunks = list(stream)
     assert chunks[0].choices[0].delta.role == "assistant"
@@ -92,7 +103,9 @@ def test_streamed_chat_sends_the_role_first_then_content_then_usage(client, offl
 def test_stop_sequence_ends_the_text_before_it(client, offline):
     full = greedy_text(offline, PROMPT, 20)
     stop = full[6:9]
-    result = client.completions.create(model=MODEL, prompt=PROMPT, max_tokens=20, temperature=0, stop=[stop], extra_body={"ignore_eos": True})
+    result = client.completions.create(
+        model=MODEL, prompt=PROMPT, max_tokens=20, temperature=0, stop=[stop], extra_body={"ignore_eos": True}
+    )
     assert result.choices[0].text == full[: full.index(stop)]
     assert result.choices[0].finish_reason == "stop"
 
@@ -116,7 +129,7 @@ def test_completion_logprobs(client, offline):
     assert len(lp.tokens) == len(lp.token_logprobs) == len(lp.top_logprobs) == 5
     assert "".join(lp.tokens) == result.choices[0].text or "\ufffd" in "".join(lp.tokens)
     assert all(v <= 0 for v in lp.token_logprobs)
-    assert all(len(top) <= 2 and max(top.values()) >= chosen - 1e-4 for top, chosen in zip(lp.top_logprobs, lp.token_logprobs))
+    assert all(len(top) <= 2 and max(top.values()) >= chosen - 1e-4 for top, chosen in zip(lp.top_logprobs, lp.token_logprobs, strict=True))
     assert lp.text_offset[0] == 0 and lp.text_offset == sorted(lp.text_offset)
 
 
@@ -133,7 +146,11 @@ def test_chat_logprobs(client):
 
 def test_penalties_and_unknown_fields_are_accepted(client):
     result = client.chat.completions.create(
-        model=MODEL, messages=MESSAGES, max_tokens=3, presence_penalty=0.5, frequency_penalty=1.0,
+        model=MODEL,
+        messages=MESSAGES,
+        max_tokens=3,
+        presence_penalty=0.5,
+        frequency_penalty=1.0,
         extra_body={"some_other_servers_option": True, "top_k": 5},
     )
     assert result.usage.completion_tokens <= 3

@@ -21,7 +21,11 @@ BASE = "http://127.0.0.1:8765"
 
 def all_routes(client) -> list[tuple[str, str]]:
     schema = client.get("/schema/openapi.json", headers=AUTH).json()
-    routes = [(method.upper(), path.replace("{name}", "some-tool").replace("{run_id}", "20260101-000000-abcd")) for path, ops in schema["paths"].items() for method in ops]
+    routes = [
+        (method.upper(), path.replace("{name}", "some-tool").replace("{run_id}", "20260101-000000-abcd"))
+        for path, ops in schema["paths"].items()
+        for method in ops
+    ]
     return [*routes, ("GET", "/schema/openapi.json")]
 
 
@@ -147,7 +151,12 @@ def test_serve_command_serves_a_model_folder_on_loopback(model_dir, toolsmith_ho
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, KEY_ENV: "cli-key"}
-    proc = subprocess.Popen([sys.executable, "-m", "toolsmith.core.cli", "serve", "--port", str(port), "--model", str(model_dir)], env=env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "toolsmith.core.cli", "serve", "--port", str(port), "--model", str(model_dir)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 90

@@ -21,7 +21,7 @@ def test_sse_frames_are_lf_framed_and_end_with_done(server):
     assert raw.endswith(b"\n\ndata: [DONE]\n\n")
     frames = raw.split(b"\n\n")
     assert frames[-1] == b"" and frames[-2] == b"data: [DONE]"
-    payloads = [json.loads(f[len(b"data: "):]) for f in frames[:-2]]
+    payloads = [json.loads(f[len(b"data: ") :]) for f in frames[:-2]]
     assert all(f.startswith(b"data: {") for f in frames[:-2])
     assert payloads[-1]["choices"] == [] and payloads[-1]["usage"]["completion_tokens"] == 5
     assert {p["id"] for p in payloads} == {payloads[0]["id"]}
@@ -66,7 +66,7 @@ def test_64_concurrent_streams_all_finish_with_exact_usage(server, model_dir):
             return await asyncio.gather(*(one(client, p) for p in prompts))
 
     results = asyncio.run(main())
-    for prompt, (usage, finish) in zip(prompts, results):
+    for prompt, (usage, finish) in zip(prompts, results, strict=True):
         assert (usage.prompt_tokens, usage.completion_tokens) == (len(tokenizer.encode(prompt)), 4)
         assert finish == "length"
     server.wait_idle()
@@ -78,7 +78,14 @@ def test_metrics_are_prometheus_text_about_the_engine(server):
     response = httpx.get(server.url + "/metrics", headers=AUTH)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain; version=0.0.4")
     lines = response.text.splitlines()
-    for name in ("generation_tokens_per_second", "requests_waiting", "requests_running", "kv_blocks_total", "kv_blocks_used", "prefix_cache_hit_rate"):
+    for name in (
+        "generation_tokens_per_second",
+        "requests_waiting",
+        "requests_running",
+        "kv_blocks_total",
+        "kv_blocks_used",
+        "prefix_cache_hit_rate",
+    ):
         assert f"# TYPE toolsmith_{name} gauge" in lines
     m = server.metrics()
     assert m["toolsmith_model_loaded"] == 1 and m["toolsmith_kv_blocks_total"] > 0
