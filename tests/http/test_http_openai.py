@@ -187,3 +187,15 @@ def test_success_is_200_not_201(server):
 
     response = httpx.post(server.url + "/v1/completions", headers=AUTH, json={"prompt": "hi", "max_tokens": 1})
     assert response.status_code == 200
+
+
+def test_streamed_chat_with_n_choices_matches_the_whole_answer(client):
+    ask = dict(model=MODEL, messages=MESSAGES, max_tokens=5, n=2, temperature=0.9, seed=11, extra_body={"ignore_eos": True})
+    whole = client.chat.completions.create(**ask)
+    texts, roles = {0: "", 1: ""}, {}
+    for chunk in client.chat.completions.create(**ask, stream=True):
+        for choice in chunk.choices:
+            texts[choice.index] += choice.delta.content or ""
+            roles.setdefault(choice.index, choice.delta.role)
+    assert roles == {0: "assistant", 1: "assistant"}
+    assert texts == {c.index: c.message.content for c in whole.choices}
