@@ -162,7 +162,7 @@ class RemoteEngine:
 class RemoteTokenizer:
     """The server's tokenizer, through vLLM-style ``/tokenize`` and ``/detokenize``."""
 
-    eos_token_ids: set[int] = set()  # the server stops at EOS itself
+    eos_token_ids: frozenset[int] = frozenset()  # the server stops at EOS itself
 
     def __init__(self, engine: RemoteEngine):
         self._engine = engine

@@ -11,6 +11,7 @@ from litestar import Litestar, Response, get
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 
 from .. import config as config_module
 from ..config import Config
@@ -30,7 +31,14 @@ class Health(msgspec.Struct, kw_only=True):
     model: str | None  # None when no model is served
 
 
-@get("/health", responses=RESPONSES, summary="200 once the model is loaded, 503 while it loads", tags=["Server"], opt={"public": True})
+@get(
+    "/health",
+    responses=RESPONSES,
+    summary="200 once the model is loaded, 503 while it loads",
+    tags=["Server"],
+    opt={"public": True},
+    security=[{}],  # the one route that needs no key
+)
 async def health(state: State) -> Health:
     slot: ModelSlot = state.slot
     if slot.configured and slot.engine is None:
@@ -79,7 +87,15 @@ def create_app(
         exception_handlers={ClientGone: _client_gone, **errors.EXCEPTION_HANDLERS},
         request_max_body_size=settings.max_body_bytes,
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
-        openapi_config=OpenAPIConfig(title="Toolsmith", version=_version(), path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Toolsmith",
+            version=_version(),
+            path="/schema",
+            security=[{"apiKey": []}],
+            components=Components(
+                security_schemes={"apiKey": SecurityScheme(type="http", scheme="bearer", description="`toolsmith serve --show-key`")}
+            ),
+        ),
     )
 
 
