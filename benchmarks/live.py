@@ -1,7 +1,6 @@
 """Live development latencies: checks as you type, trigger runs, plugin reloads.
 
-Usage: python -P benchmarks/live.py [--json] [--rounds N]
-(-P: benchmarks/http.py would otherwise shadow the standard library's http module)
+Usage: python benchmarks/live.py [--json] [--rounds N]
 
 - checks: `check_source` on every built-in recipe (what the language server runs
   after each pause in typing), and for comparison a full tree-sitter parse against

@@ -14,31 +14,28 @@ Torch gets one thread fewer than there are cores (both sides alike): the HTTP
 layer and the client need a core, and a two-thread torch op stalls whenever one
 of its threads loses its core, which would measure the machine, not the server.
 
-    python benchmarks/http.py [--quick] [--json] [--threads N]
+    python benchmarks/http_api.py [--quick] [--json] [--threads N]
 """
 
+import argparse
+import asyncio
+import importlib.util
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
+import httpx
+
+from toolsmith.core.engine import AsyncEngine, SamplingParams
+
 HERE = Path(__file__).resolve().parent
-if Path(sys.path[0] or ".").resolve() == HERE:
-    del sys.path[0]  # this file is http.py: it must not shadow the standard library's http package
-
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import importlib.util  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import random  # noqa: E402
-import socket  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-
-import httpx  # noqa: E402
-
-from toolsmith.core.engine import AsyncEngine, SamplingParams  # noqa: E402
 
 
 def _engine_benchmark():
