@@ -60,9 +60,9 @@ def parse_model_config(raw: dict, source: str = "config.json") -> ModelConfig:
         raise ModelLoadError(
             f"{source}: architecture {arch!r} is not supported (supported: {', '.join(ARCHITECTURES)})"
         )
-    if raw.get("quantization_config"):
-        method = raw["quantization_config"].get("quant_method", "?")
-        raise ModelLoadError(f"{source}: quantized weights ({method}) are not supported by the native engine yet")
+    method = (raw.get("quantization_config") or {}).get("quant_method", "?")
+    if raw.get("quantization_config") and method != "exl2":
+        raise ModelLoadError(f"{source}: quantized weights ({method}) are not supported by the native engine (EXL2 is)")
     if raw.get("hidden_act", "silu") != "silu":
         raise ModelLoadError(f"{source}: hidden_act {raw['hidden_act']!r} is not supported (only silu)")
     try:
