@@ -43,7 +43,8 @@ class Decoder:
         self.embed = take("model.embed_tokens.weight")
         self.layers = [self._layer(i, take, named) for i in range(config.num_layers)]
         self.norm = take("model.norm.weight")
-        self.lm_head = self.embed if config.tie_word_embeddings else take("lm_head.weight")
+        # A stored head wins over a tied embedding: EXL2 quantizes the head even for tied models.
+        self.lm_head = take("lm_head.weight") if "lm_head.weight" in named else self.embed
         self.inv_freq = rope_inv_freq(config).to(self.device)
         self.q_size = config.num_heads * config.head_dim
         self.kv_size = config.num_kv_heads * config.head_dim
