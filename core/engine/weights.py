@@ -1,8 +1,8 @@
 """Find a model's safetensors files and stream its tensors by name.
 
 The decoder consumes `(name, tensor)` pairs in Hugging Face naming, so any weight
-format that can produce such pairs (dense safetensors today, dequantized EXL2
-later) plugs in without touching the model code.
+format that can produce such pairs (dense safetensors, EXL2 through `exl2.py`)
+plugs in without touching the model code.
 """
 
 import json
@@ -14,6 +14,7 @@ import torch
 from .errors import ModelLoadError
 
 INDEX_FILE = "model.safetensors.index.json"
+EXL2_WEIGHTS = ("dequantize", "packed")  # dequantize at load, or per layer on each forward
 
 
 def safetensors_files(folder: Path) -> list[Path]:
@@ -47,3 +48,14 @@ def iter_safetensors(folder: Path) -> Iterator[tuple[str, torch.Tensor]]:
                     yield name, f.get_tensor(name)
         except SafetensorError as e:
             raise ModelLoadError(f"{path}: unreadable safetensors file ({e})") from None
+
+
+def model_tensors(folder: Path, config, dtype: torch.dtype, exl2_weights: str = "dequantize"):
+    """The tensors of a dense or EXL2 folder; EXL2 linears dequantized at load or kept packed."""
+    from . import exl2
+
+    if exl2_weights not in EXL2_WEIGHTS:
+        raise ModelLoadError(f"exl2_weights must be one of {', '.join(EXL2_WEIGHTS)}, got {exl2_weights!r}")
+    if exl2.is_exl2_folder(folder):
+        return exl2.iter_exl2(folder, config, dtype, packed=exl2_weights == "packed")
+    return iter_safetensors(folder)
