@@ -25,7 +25,7 @@ from .sampler import SequenceSampler, sample
 from .sampling import SamplingParams
 from .scheduler import Scheduler
 from .tokenizer import Tokenizer
-from .weights import iter_safetensors
+from .weights import model_tensors
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 DEFAULT_KV_CACHE_BYTES = 1 << 30
@@ -60,6 +60,7 @@ class LLMEngine:
         max_num_batched_tokens: int = 512,
         max_model_len: int | None = None,
         enable_prefix_caching: bool = True,
+        exl2_weights: str = "dequantize",
     ):
         folder = Path(model_dir)
         if not folder.is_dir():
@@ -74,7 +75,10 @@ class LLMEngine:
                 f"{self.config.vocab_size}; tokenizer.json belongs to another model"
             )
         self.device = torch.device(device)
-        self.model = Decoder(self.config, iter_safetensors(folder), _dtype(dtype, self.config), self.device)
+        compute_dtype = _dtype(dtype, self.config)
+        self.model = Decoder(
+            self.config, model_tensors(folder, self.config, compute_dtype, exl2_weights), compute_dtype, self.device
+        )
         self.max_model_len = min(max_model_len or self.config.max_position_embeddings, self.config.max_position_embeddings)
         num_blocks = self._num_blocks(block_size, kv_cache_tokens, kv_cache_bytes, max_num_seqs)
         self.kv = KVCacheManager(num_blocks, block_size, enable_prefix_caching)
