@@ -1,4 +1,4 @@
-"""`toolsmith models add|list|use|rm|pull`: the local models the forge can use."""
+"""`toolsmith models add|list|use|rm|pull|quantize`: the local models the forge can use."""
 
 from pathlib import Path
 
@@ -73,3 +73,27 @@ def pull(repo: str, revision: str | None) -> None:
     """Download REPO from the Hugging Face Hub and register it (needs network)."""
     entry = models_module.pull(repo, revision)
     click.echo(f"pulled {repo} into {entry.path}")
+
+
+@models.command()
+@click.argument("src", type=click.Path(path_type=Path))
+@click.argument("dst", type=click.Path(path_type=Path))
+@click.option("--bits", type=float, default=4.0, show_default=True, help="Average bits per weight of the layers (2-8).")
+@click.option("--head-bits", type=int, default=6, show_default=True, help="Bits of the output head: 2, 3, 4, 5, 6 or 8.")
+@json_option
+def quantize(src: Path, dst: Path, bits: float, head_bits: int, as_json: bool) -> None:
+    """Write an EXL2 copy of the fp16/bf16/fp32 model folder SRC into the new folder DST.
+
+    Round-to-nearest, no calibration data; the result runs on the native engine
+    (any device) and on exllamav2 (CUDA).
+    """
+    from ..engine.exl2_writer import quantize_model  # imports torch: only when asked
+
+    summary = quantize_model(src, dst, bits=bits, head_bits=head_bits)
+    if as_json:
+        emit_json(summary)
+    else:
+        click.echo(
+            f"wrote {summary['folder']}: {summary['layers']} layers at {summary['bits_per_weight']:.2f} bits per weight "
+            f"(head {summary['head_bits_per_weight']:.2f}) in {summary['seconds']:.1f} s"
+        )
