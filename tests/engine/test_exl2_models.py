@@ -1,0 +1,226 @@
+"""Tiny EXL2 models written by our quantizer run on the native engine exactly like Hugging Face
+does with the same (dequantized) weights; damaged folders fail naming the tensor and the problem."""
+
+import copy
+import json
+import re
+import shutil
+
+import pytest
+import tiny_models
+import torch
+from safetensors.torch import load_file, save_file
+from test_model_logits import engine_logits, hf_greedy
+from tiny_models import hf_logits, prompt_ids
+
+from toolsmith.core import models
+from toolsmith.core.engine import LLM, LLMEngine, SamplingParams
+from toolsmith.core.engine.errors import ModelLoadError
+from toolsmith.core.engine.exl2 import Exl2Error, iter_exl2
+from toolsmith.core.engine.exl2_writer import quantize_model
+from toolsmith.core.engine.model_config import load_model_config
+
+# variant -> (bits, head bits): tied and untied heads, biases, a vocabulary padded to 32, bit mixes
+QUANTIZED = {"llama-tied": (4.0, 6), "llama3-rope-bias": (3.5, 4), "qwen2-bias": (5.5, 8)}
+
+
+@pytest.fixture(scope="session")
+def exl2_model(tiny_model, tmp_path_factory):
+    """exl2_model(variant) -> (EXL2 folder, HF model holding our dequantized weights)."""
+    built = {}
+
+    def get(variant):
+        if variant not in built:
+            src, hf = tiny_model(variant)
+            dst = tmp_path_factory.mktemp("exl2") / variant
+            bits, head_bits = QUANTIZED[variant]
+            quantize_model(src, dst, bits=bits, head_bits=head_bits)
+            built[variant] = (dst, with_weights(hf, dst))
+        return built[variant]
+
+    return get
+
+
+def with_weights(hf, folder):
+    """A copy of the HF model with the weights our reader dequantizes, head untied from the embedding."""
+    model = copy.deepcopy(hf)
+    tensors = {name: t.float() for name, t in iter_exl2(folder, load_model_config(folder), torch.float32)}
+    model.lm_head.weight = torch.nn.Parameter(tensors.pop("lm_head.weight"))  # EXL2 stores a quantized head
+    model.config.tie_word_embeddings = False
+    model.load_state_dict(tensors, strict=False)
+    loaded = dict(model.state_dict())
+    assert all(torch.equal(loaded[name], t) for name, t in tensors.items())
+    return model
+
+
+@pytest.mark.parametrize("mode", ["dequantize", "packed"])
+@pytest.mark.parametrize("variant", sorted(QUANTIZED))
+def test_logits_equal_hf_with_dequantized_weights(exl2_model, variant, mode):
+    folder, hf = exl2_model(variant)
+    engine = LLMEngine(folder, dtype="float32", block_size=4, exl2_weights=mode)
+    ids = prompt_ids(29)
+    torch.testing.assert_close(engine_logits(engine, ids, chunk=len(ids)), hf_logits(hf, ids), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("mode", ["dequantize", "packed"])
+def test_greedy_generation_matches_hf(exl2_model, mode):
+    folder, hf = exl2_model("qwen2-bias")
+    ids = prompt_ids(11, seed=4)
+    [out] = LLM(folder, dtype="float32", block_size=3, exl2_weights=mode).generate(
+        [ids], SamplingParams(temperature=0, max_tokens=20, ignore_eos=True)
+    )
+    assert out.token_ids == hf_greedy(hf, ids, 20)
+
+
+def test_eight_bit_model_stays_close_to_the_original(tiny_model, exl2_model, tmp_path):
+    src, hf = tiny_model("llama-tied")
+    quantize_model(src, tmp_path / "q8", bits=8, head_bits=8)
+    ids = prompt_ids(20, seed=5)
+    original = hf_logits(hf, ids)
+    q8 = engine_logits(LLMEngine(tmp_path / "q8", dtype="float32"), ids, len(ids))
+    q4 = engine_logits(LLMEngine(exl2_model("llama-tied")[0], dtype="float32"), ids, len(ids))
+    q8_error, q4_error = (q8 - original).abs().mean(), (q4 - original).abs().mean()
+    assert q8_error < 0.01 * original.abs().mean() and q8_error < q4_error / 8  # each bit halves the error
+    assert torch.equal(q8.argmax(-1), original.argmax(-1))
+
+
+def test_quantized_folder_is_laid_out_like_exllamav2s(exl2_model):
+    folder, _ = exl2_model("llama3-rope-bias")
+    assert [p.name for p in folder.glob("*.safetensors")] == ["output.safetensors"]
+    tensors = load_file(folder / "output.safetensors")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["quantization_config"] | {} == {**config["quantization_config"], "quant_method": "exl2", "bits": 3.5, "head_bits": 4}
+    assert tensors["lm_head.q_weight"].shape[1] == 544  # vocabulary 533 padded to a multiple of 32
+    assert tensors["model.embed_tokens.weight"].dtype == torch.float16
+    q = "model.layers.0.self_attn.q_proj."
+    dtypes = {part: tensors[q + part].dtype for part in ("q_weight", "q_scale", "q_scale_max", "q_groups", "q_invperm", "bias")}
+    assert dtypes == {
+        "q_weight": torch.int32,
+        "q_scale": torch.int32,
+        "q_scale_max": torch.float16,
+        "q_groups": torch.int16,
+        "q_invperm": torch.int32,
+        "bias": torch.float16,
+    }
+    bits = tensors[q + "q_groups"][0::2].tolist()
+    assert bits == sorted(bits, reverse=True) and set(bits) == {4, 3}
+    assert (folder / "tokenizer.json").is_file()
+
+
+# -- damaged folders ----------------------------------------------------------------------
+
+LAYER = "model.layers.1.mlp.down_proj"
+
+
+def rewrite(folder, change):
+    path = folder / "output.safetensors"
+    tensors = load_file(path)
+    change(tensors)
+    save_file(tensors, str(path), metadata={"format": "pt"})
+
+
+def set_tensor(name, value):
+    return lambda t: t.__setitem__(name, value(t[name]) if callable(value) else value)
+
+
+BREAKAGES = {
+    "wrong dtype": (set_tensor(f"{LAYER}.q_scale_max", lambda t: t.float()), f"{LAYER}.q_scale_max has dtype float32"),
+    "missing part": (lambda t: t.pop(f"{LAYER}.q_scale"), f"{LAYER}.q_scale is missing"),
+    "rows cut off q_weight": (
+        set_tensor(f"{LAYER}.q_weight", lambda t: t[:-4].clone()),
+        f"{LAYER}.q_groups covers 96 rows but the layer has 128 input features (q_weight has 12 rows)",
+    ),
+    "groups not covering the rows": (
+        set_tensor(f"{LAYER}.q_groups", lambda t: torch.tensor([8, 0], dtype=torch.int16)),  # 4-bit rows read as 8-bit
+        f"{LAYER}.q_groups covers 64 rows but the layer has 128 input features",
+    ),
+    "group not starting at row 0": (
+        set_tensor(f"{LAYER}.q_groups", lambda t: torch.tensor([4, 1], dtype=torch.int16)),
+        f"{LAYER}.q_groups: group 0 spans q_weight rows 1..16",
+    ),
+    "bits not allowed": (set_tensor(f"{LAYER}.q_groups", lambda t: torch.cat([t[:1] * 0 + 7, t[1:]])), "group 0 has 7 bits"),
+    "bad permutation": (
+        set_tensor(f"{LAYER}.q_invperm", lambda t: torch.cat([t[:1], t[:-1]])),
+        f"{LAYER}.q_invperm is not a permutation of 0..127",
+    ),
+    "mixed EXL2 and dense": (
+        lambda t: t.__setitem__(f"{LAYER}.weight", torch.zeros(64, 128, dtype=torch.float16)),
+        f"layer {LAYER} has both EXL2 tensors and a dense {LAYER}.weight",
+    ),
+    "scale rows": (set_tensor(f"{LAYER}.q_scale", lambda t: t[:, :-1].clone()), f"{LAYER}.q_scale has 7 columns"),
+}
+
+
+@pytest.mark.parametrize("breakage", sorted(BREAKAGES))
+def test_damaged_folders_name_the_tensor_and_the_problem(exl2_model, tmp_path, breakage):
+    folder = tmp_path / "broken"
+    shutil.copytree(exl2_model("llama-tied")[0], folder)
+    change, message = BREAKAGES[breakage]
+    rewrite(folder, change)
+    with pytest.raises(Exl2Error, match=re.escape(message)):
+        LLMEngine(folder, dtype="float32")
+
+
+def test_truncated_file_names_the_tensor(exl2_model, tmp_path):
+    folder = tmp_path / "cut"
+    shutil.copytree(exl2_model("llama-tied")[0], folder)
+    path = folder / "output.safetensors"
+    path.write_bytes(path.read_bytes()[:-1000])
+    with pytest.raises(Exl2Error, match=r"output\.safetensors: tensor \S+ is truncated .* the file is incomplete"):
+        LLMEngine(folder)
+
+
+def test_other_quantization_methods_are_still_refused(exl2_model, tmp_path):
+    folder = tmp_path / "gptq"
+    shutil.copytree(exl2_model("llama-tied")[0], folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["quantization_config"] = {"quant_method": "gptq"}
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelLoadError, match=r"quantized weights \(gptq\) are not supported"):
+        LLMEngine(folder)
+
+
+def test_unknown_weights_mode_is_refused(exl2_model):
+    with pytest.raises(ModelLoadError, match="exl2_weights must be one of dequantize, packed"):
+        LLMEngine(exl2_model("llama-tied")[0], exl2_weights="lazy")
+
+
+# -- toolsmith models quantize ------------------------------------------------------------
+
+
+def test_cli_quantize_then_add(run_cli, tiny_model, tmp_path):
+    src, _ = tiny_model("qwen2-bias")
+    done = run_cli("models", "quantize", src, tmp_path / "q", "--bits", "4.5", "--head-bits", "6", "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["layers"] == 2 * 7 + 1 and 4.5 < summary["bits_per_weight"] < 5.5
+    added = run_cli("models", "add", tmp_path / "q", "--json")
+    assert json.loads(added.stdout)["format"] == "exl2"
+    assert models.inspect_folder(tmp_path / "q") == ("Qwen2ForCausalLM", "exl2")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--bits", "9"], "--bits must be between 2 and 8, got 9.0"),
+        (["--head-bits", "7"], "--head-bits must be one of 2, 3, 4, 5, 6, 8, got 7"),
+        (["--dst-exists"], "already exists and is not empty; choose a new folder"),
+        (["--src-exl2"], "is already EXL2; quantize the original"),
+        (["--src-missing"], "is not a model folder"),
+    ],
+)
+def test_cli_quantize_errors_are_one_line(run_cli, tiny_model, exl2_model, tmp_path, args, message):
+    src, _ = tiny_model("llama-tied")
+    dst = tmp_path / "q"
+    if args == ["--dst-exists"]:
+        dst.mkdir()
+        (dst / "notes.txt").write_text("mine")
+        args = []
+    elif args == ["--src-exl2"]:
+        src, args = exl2_model("llama-tied")[0], []
+    elif args == ["--src-missing"]:
+        src, args = tmp_path / "nowhere", []
+    done = run_cli("models", "quantize", src, dst, *args)
+    assert done.returncode == 1
+    assert message in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert (dst / "notes.txt").exists() or not dst.exists()
