@@ -20,7 +20,8 @@ def register(cli: click.Group) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), help="Port to listen on (default: [server] port, 8765).")
 @click.option("--model", help="Registered model name or model folder to serve (default: the configured one).")
 @click.option("--show-key", is_flag=True, help="Print the API key clients must send, and exit.")
-def serve(host: str | None, port: int | None, model: str | None, show_key: bool) -> None:
+@click.option("--reload/--no-reload", default=True, show_default=True, help="Reload single-file plugins and tools when their files change.")
+def serve(host: str | None, port: int | None, model: str | None, show_key: bool, reload: bool) -> None:
     """Serve the model (OpenAI-compatible /v1/...) and the tools API (/api/...) over HTTP.
 
     Every route but /health needs `Authorization: Bearer KEY`; the key is made on
@@ -39,7 +40,8 @@ def serve(host: str | None, port: int | None, model: str | None, show_key: bool)
     folder = resolve_model(config)  # a bad --model fails here, before the server starts
     served = folder is not None or bool(config.engine.url)
     key = api_key()
-    _serve(host, port, config, _model_name(config, folder) if served else None, (lambda: open_engine(config)) if served else None, key)
+    opener = (lambda: open_engine(config)) if served else None
+    _serve(host, port, config, _model_name(config, folder) if served else None, opener, key, reload)
 
 
 def _model_name(config, folder: str | None) -> str:
@@ -50,14 +52,14 @@ def _model_name(config, folder: str | None) -> str:
     return Path(folder).name if folder else config.engine.backend
 
 
-def _serve(host: str, port: int, config, model_name: str | None, opener, key: str) -> None:
+def _serve(host: str, port: int, config, model_name: str | None, opener, key: str, reload: bool) -> None:
     import uvicorn
 
     from ..http import create_app
 
     if host not in LOOPBACK:
         click.echo(f"warning: listening on {host}, not loopback; only Host names in [server] allowed_hosts are accepted", err=True)
-    app = create_app(api_key=key, open_engine=opener, model_name=model_name, config=config)
+    app = create_app(api_key=key, open_engine=opener, model_name=model_name, config=config, reload=reload)
     shown = f"[{host}]" if ":" in host else host
     what = f"model {model_name}" if model_name else "no model (tools API only)"
     click.echo(

@@ -2,6 +2,7 @@
 
 import asyncio
 import importlib.metadata
+import logging
 import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from .. import config as config_module
 from ..config import Config
 from ..plugins import collect
+from ..reload import Reloader
 from . import errors
 from .errors import RESPONSES
 from .metrics import metrics
@@ -24,6 +26,9 @@ from .openai_routes import OpenAIController, TokenizerController
 from .security import make_guard
 from .streaming import ClientGone
 from .tools_routes import CatalogController, RunsController, ToolsController
+
+
+log = logging.getLogger("toolsmith.http")
 
 
 class Health(msgspec.Struct, kw_only=True):
@@ -52,12 +57,32 @@ def create_app(
     open_engine: Callable[[], object] | None = None,
     model_name: str | None = None,
     config: Config | None = None,
+    reload: bool = False,
 ) -> Litestar:
     """The server's app. `open_engine` builds the engine (in a worker thread, after start-up);
-    None serves the tools API only. Plugins add routes through `toolsmith_register_routes`."""
+    None serves the tools API only. Plugins add routes through `toolsmith_register_routes`.
+
+    With `reload`, single-file plugins and tools are reloaded when their files change;
+    a broken edit is logged and the last good version keeps serving.
+    """
     config = config or config_module.load()
     settings = config.server
     slot = ModelSlot(model_name, open_engine)
+    reloader = Reloader(_log_reload) if reload else None
+
+    @asynccontextmanager
+    async def watch_files(app: Litestar):
+        if reloader is None:
+            yield
+            return
+        await asyncio.to_thread(reloader.load_all)
+        stop = asyncio.Event()
+        watching = asyncio.create_task(reloader.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await watching
 
     @asynccontextmanager
     async def serve_model(app: Litestar):
@@ -82,8 +107,8 @@ def create_app(
             *plugin_routes,
         ],
         guards=[make_guard(api_key, settings.allowed_hosts)],
-        lifespan=[serve_model],
-        state=State({"slot": slot, "settings": settings, "config": config, "started": time.time()}),
+        lifespan=[serve_model, watch_files],
+        state=State({"slot": slot, "settings": settings, "config": config, "started": time.time(), "reloader": reloader}),
         exception_handlers={ClientGone: _client_gone, **errors.EXCEPTION_HANDLERS},
         request_max_body_size=settings.max_body_bytes,
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
@@ -97,6 +122,10 @@ def create_app(
             ),
         ),
     )
+
+
+def _log_reload(event) -> None:
+    log.warning("reload: %s", msgspec.json.encode(event).decode())
 
 
 def _client_gone(request, exc: ClientGone) -> Response:

@@ -20,6 +20,7 @@ from ..errors import ToolsmithError
 from ..forge import events as ev
 from ..forge.pipeline import forge_edit, forge_new
 from ..library import Library, Version
+from ..reload import ToolUnavailable
 from ..manifest import Manifest, Parameter, check_name
 from ..plugins import describe_plugins
 from ..recipes import recipes
@@ -110,13 +111,15 @@ class ToolsController(Controller):
     tags = ["Tools"]
 
     @get("/", responses=RESPONSES, summary="Every saved tool", sync_to_thread=True)
-    def list_tools(self) -> list[ToolSummary]:
+    def list_tools(self, state: State) -> list[ToolSummary]:
+        if state.reloader is not None:  # the last good version of each tool
+            return [_summary(tool.manifest) for _, tool in sorted(state.reloader.tools().items())]
         return [_summary(tool.manifest) for tool in Library().tools()]
 
     @get("/{name:str}", responses=RESPONSES, summary="A tool: manifest, source and versions", sync_to_thread=True)
-    def show_tool(self, name: FromPath[str]) -> ToolDetail:
+    def show_tool(self, name: FromPath[str], state: State) -> ToolDetail:
         library = _library_with(name)
-        tool = library.load(name)
+        tool = _serving(state, library, name)
         return ToolDetail(manifest=tool.manifest, source=tool.source, versions=library.history(name))
 
     @post(
@@ -152,7 +155,7 @@ class ToolsController(Controller):
     def run_tool(self, name: FromPath[str], data: JSONBody[RunRequest], state: State) -> RunView:
         from toolsmith.sandbox import runs
 
-        tool = _library_with(name).load(name)
+        tool = _serving(state, _library_with(name), name)
         cwd = Path(data.cwd)
         if not cwd.is_absolute() or not cwd.is_dir():
             raise ApiError(400, f"cwd {data.cwd!r} must be an existing folder given as an absolute path", "cwd")
@@ -236,6 +239,16 @@ def _library_with(name: str) -> Library:
     if not library.exists(check_name(name)):
         raise ApiError(404, f"no tool named {name!r} (GET /api/tools lists them)", "name")
     return library
+
+
+def _serving(state: State, library: Library, name: str):
+    """The tool as served: with reloading on, its last version that passed the checks."""
+    if state.reloader is None:
+        return library.load(name)
+    try:
+        return state.reloader.tool(name)
+    except ToolUnavailable as e:
+        raise ApiError(409, str(e), "name") from None
 
 
 def _existing_run(run_id: str, action):
