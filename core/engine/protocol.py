@@ -14,6 +14,11 @@ class Engine(Protocol):
     `generate` is an async generator: it yields cumulative outputs (with
     `delta_text`) and ends after the output whose `finished` is true. Leaving it
     early aborts the request. Bad input raises a ToolsmithError on first iteration.
+
+    Optional: `generate_chat(messages, params, request_id=None)`, the same stream
+    for a list of chat messages, for backends that apply the chat template
+    themselves (a remote OpenAI-compatible server); the forge prefers it when
+    present. `max_model_len` (int), when known, is the context window.
     """
 
     tokenizer: object  # encode/decode/apply_chat_template/eos_token_ids, as toolsmith.core.engine.Tokenizer

@@ -44,13 +44,9 @@ class ModelSlot:
         raise ApiError(503, "no model is served; restart with `toolsmith serve --model NAME` or add one with `toolsmith models add PATH`")
 
     def context_length(self) -> int | None:
-        """The served model's context window, when the engine tells."""
-        engine = self.engine
-        for holder in (engine, getattr(engine, "engine", None)):  # AsyncEngine keeps it on its LLMEngine
-            value = getattr(holder, "max_model_len", None)
-            if isinstance(value, int):
-                return value
-        return None
+        """The served model's context window, when the engine tells (`max_model_len`)."""
+        value = getattr(self.engine, "max_model_len", None)
+        return value if isinstance(value, int) else None
 
     def close(self) -> None:
         if self.engine is not None:
