@@ -1,0 +1,362 @@
+"""exllamav2 backend: EXL2 models on a CUDA GPU through exllamav2's ExLlamaV2DynamicGenerator.
+
+exllamav2 compiles its CUDA extension when imported, fails without CUDA, and sets
+torch's thread count for the whole process; so it is imported only in `create()`,
+and only after `unavailable()` found a CUDA device. Loading this plugin (every CLI
+start) imports neither torch nor exllamav2.
+
+The generator is not thread-safe and its async wrapper runs `iterate()` on the
+event loop, stalling it for a whole forward pass; here one thread owns the
+generator and hands results to each request's asyncio queue instead, like the
+native AsyncEngine.
+"""
+
+import asyncio
+import importlib.util
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+
+from toolsmith.core import hookimpl
+from toolsmith.core.engine.errors import EngineDeadError, ModelLoadError, RequestError
+from toolsmith.core.engine.outputs import CompletionOutput, EngineMetrics, RequestMetrics, RequestOutput
+from toolsmith.core.engine.sampling import SamplingParams
+from toolsmith.core.engines import Backend
+
+IDLE_WAIT_S = 1.0
+FINISH_REASONS = {"stop_token": "stop", "stop_string": "stop", "end_filter": "stop", "max_new_tokens": "length"}
+
+
+def unavailable() -> str | None:
+    if importlib.util.find_spec("torch") is None:
+        return "PyTorch is not installed; install toolsmith with its default dependencies"
+    import torch
+
+    if not torch.cuda.is_available():
+        return "no CUDA device (torch.cuda.is_available() is False)"
+    if importlib.util.find_spec("exllamav2") is None:
+        return "exllamav2 is not installed (pip install 'toolsmith[gpu]')"
+    return None
+
+
+def create(model: str, device: str = "auto", dtype: str = "auto", url: str = "", max_seq_len: int = 4096, **options):
+    """An ExLlamaV2Engine serving the EXL2 folder `model` on the CUDA GPU(s).
+
+    `device`, `dtype` and `url` belong to other backends (exllamav2 computes in fp16);
+    `max_seq_len` sizes the KV cache in tokens (a multiple of 256).
+    """
+    from toolsmith.core.engine import Tokenizer
+
+    if not model:
+        raise ModelLoadError("no model folder configured; set [engine] model in the config (toolsmith config path)")
+    reason = unavailable()
+    if reason:
+        raise ModelLoadError(f"the exllamav2 backend cannot run here: {reason}")
+    generator, new_job = _load(model, max_seq_len, **options)
+    return ExLlamaV2Engine(generator, new_job, Tokenizer.from_folder(model), max_seq_len)
+
+
+def _load(folder: str, max_seq_len: int, max_batch_size: int | None = None):
+    """The generator over model and cache, and a factory for its jobs (exllamav2 imported here only)."""
+    import torch
+    from exllamav2 import ExLlamaV2, ExLlamaV2Cache, ExLlamaV2Config, ExLlamaV2Tokenizer
+    from exllamav2.attn import has_flash_attn_with_paged
+    from exllamav2.generator import ExLlamaV2DynamicGenerator, ExLlamaV2DynamicJob, ExLlamaV2Sampler
+
+    if max_seq_len % 256:
+        raise ModelLoadError(f"max_seq_len must be a multiple of 256 for exllamav2, got {max_seq_len}")
+    config = ExLlamaV2Config(folder)
+    config.arch_compat_overrides(quiet=True)
+    config.max_seq_len = max_seq_len
+    model = ExLlamaV2(config)
+    cache = ExLlamaV2Cache(model, max_seq_len=max_seq_len, lazy=True)
+    model.load_autosplit(cache, progress=False)
+    generator = ExLlamaV2DynamicGenerator(
+        model=model,
+        cache=cache,
+        tokenizer=ExLlamaV2Tokenizer(config),
+        max_batch_size=max_batch_size,
+        paged=has_flash_attn_with_paged,  # without flash-attn: one sequence at a time
+    )
+
+    def new_job(ids: list[int], params: SamplingParams, stop_ids: list[int], identifier, seed) -> object:
+        if params.greedy:
+            settings = ExLlamaV2Sampler.Settings.greedy(token_repetition_penalty=params.repetition_penalty)
+        else:
+            settings = ExLlamaV2Sampler.Settings(
+                temperature=params.temperature,
+                top_k=params.top_k,
+                top_p=params.top_p if params.top_p < 1 else 0.0,
+                min_p=params.min_p,
+                token_repetition_penalty=params.repetition_penalty,
+            )
+        settings.token_presence_penalty = params.presence_penalty
+        settings.token_frequency_penalty = params.frequency_penalty
+        return ExLlamaV2DynamicJob(
+            input_ids=torch.tensor([ids], dtype=torch.long),
+            max_new_tokens=params.max_tokens,
+            min_new_tokens=params.min_tokens,
+            gen_settings=settings,
+            seed=seed,
+            stop_conditions=[*stop_ids, *params.stop],
+            identifier=identifier,
+        )
+
+    return generator, new_job
+
+
+class _Completion:
+    """One of a request's n completions: its job, tokens and text so far."""
+
+    def __init__(self, index: int, detokenizer):
+        self.index = index
+        self.job = None
+        self.token_ids: list[int] = []
+        self.detokenizer = detokenizer
+        self.delta = ""
+        self.finish_reason: str | None = None
+        self.first_token_time: float | None = None
+
+
+class _Request:
+    def __init__(self, request_id: str, prompt, ids: list[int], params: SamplingParams, completions, loop, queue):
+        self.request_id = request_id
+        self.params = params
+        self.prompt = prompt if isinstance(prompt, str) else None
+        self.ids = ids
+        self.completions = completions
+        self.loop, self.queue = loop, queue
+        self.arrival_time = time.monotonic()
+        self.finished_time: float | None = None
+
+    @property
+    def finished(self) -> bool:
+        return all(c.finish_reason is not None for c in self.completions)
+
+
+class ExLlamaV2Engine:
+    """The `Engine` protocol over an ExLlamaV2DynamicGenerator, stepped on its own thread.
+
+    `new_job(ids, params, stop_ids, identifier, seed)` builds one generator job; the
+    generator needs `enqueue(job)`, `cancel(job)` and `iterate() -> [result dict]`.
+    """
+
+    def __init__(self, generator, new_job: Callable, tokenizer, max_seq_len: int):
+        self.generator = generator
+        self.new_job = new_job
+        self.tokenizer = tokenizer
+        self.max_seq_len = max_seq_len
+        self._requests: dict[str, _Request] = {}  # owned by the thread once admitted
+        self._incoming: deque[_Request] = deque()
+        self._aborts: deque[str] = deque()
+        self._ids_in_use: set[str] = set()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._error: BaseException | None = None
+        self._rates: deque[tuple[float, int]] = deque()
+        self._total_generated = 0
+        self._thread = threading.Thread(target=self._run, name="toolsmith-exllamav2", daemon=True)
+        self._thread.start()
+
+    async def generate(
+        self, prompt: str | list[int], params: SamplingParams, request_id: str | None = None
+    ) -> AsyncIterator[RequestOutput]:
+        """Stream cumulative outputs until the request finishes; bad input raises first."""
+        from toolsmith.core.engine.detokenizer import IncrementalDetokenizer
+
+        if self._error is not None or self._stopping:
+            raise EngineDeadError(f"the engine is not running ({self._error or 'shut down'}); restart it")
+        params.validate()
+        if params.logprobs is not None:
+            raise RequestError("the exllamav2 backend does not return logprobs; use the native backend for them")
+        request_id = request_id or uuid.uuid4().hex
+        if request_id in self._ids_in_use:
+            raise RequestError(f"request id {request_id!r} is already in use")
+        ids = self.tokenizer.encode(prompt) if isinstance(prompt, str) else list(prompt)
+        if not ids:
+            raise RequestError("the prompt is empty; give at least one token")
+        if len(ids) + params.max_tokens > self.max_seq_len:
+            raise RequestError(
+                f"prompt ({len(ids)} tokens) + max_tokens ({params.max_tokens}) exceeds the cache of "
+                f"{self.max_seq_len} tokens; shorten the prompt or lower max_tokens"
+            )
+        completions = [
+            _Completion(i, IncrementalDetokenizer(self.tokenizer, params.stop, params.skip_special_tokens))
+            for i in range(params.n)
+        ]
+        queue: asyncio.Queue = asyncio.Queue()
+        request = _Request(request_id, prompt, ids, params, completions, asyncio.get_running_loop(), queue)
+        self._ids_in_use.add(request_id)
+        self._incoming.append(request)
+        self._wake.set()
+        finished = False
+        try:
+            while not finished:
+                item = await queue.get()
+                if isinstance(item, BaseException):
+                    raise item
+                finished = item.finished
+                yield item
+        finally:
+            if not finished:
+                self.abort(request_id)
+
+    def abort(self, request_id: str) -> None:
+        self._aborts.append(request_id)
+        self._wake.set()
+
+    def metrics(self) -> EngineMetrics:
+        now = time.monotonic()
+        rates = [r for r in list(self._rates) if r[0] >= now - 10.0]
+        span = max(now - rates[0][0], 1e-9) if rates else 0.0
+        running = sum(1 for r in list(self._requests.values()) if not r.finished)
+        return EngineMetrics(
+            generation_tokens_per_s=sum(n for _, n in rates) / span if rates else 0.0,
+            prompt_tokens_per_s=0.0,
+            num_waiting=len(self._incoming),
+            num_running=running,
+            kv_blocks_total=0,  # exllamav2 manages its pages itself
+            kv_blocks_used=0,
+            kv_blocks_free=0,
+            kv_blocks_cached=0,
+            kv_waste=0.0,
+            prefix_cache_hit_rate=0.0,
+            num_preemptions=0,
+            total_generated_tokens=self._total_generated,
+        )
+
+    def shutdown(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        self._thread.join()
+        for request in list(self._requests.values()) + list(self._incoming):
+            self._send(request, EngineDeadError("the engine was shut down"))
+
+    # -- the generator thread ---------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopping:
+            try:
+                self._admit()
+                self._apply_aborts()
+                if not self._requests:
+                    self._wake.wait(IDLE_WAIT_S)
+                    self._wake.clear()
+                    continue
+                for result in self.generator.iterate():
+                    self._receive(result)
+            except Exception as e:  # a bug or out-of-memory: fail every stream rather than hang
+                self._error = e
+                for request in list(self._requests.values()) + list(self._incoming):
+                    self._send(request, EngineDeadError(f"the engine stopped: {type(e).__name__}: {e}"))
+                return
+
+    def _admit(self) -> None:
+        while self._incoming:
+            request = self._incoming.popleft()
+            params = request.params
+            stop_ids = list(params.stop_token_ids) + ([] if params.ignore_eos else sorted(self.tokenizer.eos_token_ids))
+            for c in request.completions:
+                seed = None if params.seed is None else params.seed + c.index
+                c.job = self.new_job(request.ids, params, stop_ids, (request.request_id, c.index), seed)
+                self.generator.enqueue(c.job)
+            self._requests[request.request_id] = request
+
+    def _apply_aborts(self) -> None:
+        while self._aborts:
+            request = self._requests.get(self._aborts.popleft())
+            if request is None:
+                continue
+            for c in request.completions:
+                if c.finish_reason is None:
+                    self.generator.cancel(c.job)
+                    c.finish_reason = "abort"
+            self._emit(request)
+
+    def _receive(self, result: dict) -> None:
+        if result.get("stage") != "streaming":
+            return
+        request_id, index = result["identifier"]
+        request = self._requests.get(request_id)
+        if request is None:
+            return
+        c = request.completions[index]
+        if c.finish_reason is not None:
+            return
+        new = result["token_ids"][0].tolist() if "token_ids" in result else []
+        for token in new:
+            c.token_ids.append(token)
+            c.delta += c.detokenizer.push(token)
+        if new:
+            now = time.monotonic()
+            c.first_token_time = c.first_token_time or now
+            self._total_generated += len(new)
+            self._rates.append((now, len(new)))
+            while self._rates and self._rates[0][0] < now - 10.0:
+                self._rates.popleft()
+        if c.detokenizer.stopped and not result["eos"]:
+            self.generator.cancel(c.job)
+            c.finish_reason = "stop"
+        elif result["eos"]:
+            c.finish_reason = FINISH_REASONS.get(result.get("eos_reason"), "stop")
+        if c.finish_reason is not None:
+            c.delta += c.detokenizer.flush()
+        self._emit(request)
+
+    def _emit(self, request: _Request) -> None:
+        finished = request.finished
+        if finished:
+            request.finished_time = time.monotonic()
+        outputs = []
+        for c in request.completions:
+            outputs.append(
+                CompletionOutput(
+                    index=c.index,
+                    token_ids=list(c.token_ids),
+                    text=c.detokenizer.text,
+                    delta_text=c.delta,
+                    finish_reason=c.finish_reason,
+                )
+            )
+            c.delta = ""
+        firsts = [c.first_token_time for c in request.completions if c.first_token_time is not None]
+        self._send(
+            request,
+            RequestOutput(
+                request_id=request.request_id,
+                prompt=request.prompt,
+                prompt_token_ids=request.ids,
+                outputs=outputs,
+                finished=finished,
+                metrics=RequestMetrics(
+                    arrival_time=request.arrival_time,
+                    first_token_time=min(firsts) if firsts else None,
+                    finished_time=request.finished_time,
+                    num_cached_tokens=0,
+                ),
+            ),
+        )
+        if finished:
+            del self._requests[request.request_id]
+            self._ids_in_use.discard(request.request_id)
+
+    @staticmethod
+    def _send(request: _Request, item) -> None:
+        try:
+            request.loop.call_soon_threadsafe(request.queue.put_nowait, item)
+        except RuntimeError:  # the caller's event loop is closed: nobody is listening
+            pass
+
+
+@hookimpl
+def toolsmith_register_engines(register):
+    register(
+        Backend(
+            name="exllamav2",
+            description="exllamav2 on a CUDA GPU: EXL2 models, paged KV cache and continuous batching with flash-attn",
+            create=create,
+            unavailable=unavailable,
+        )
+    )
