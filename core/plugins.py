@@ -26,6 +26,7 @@ DEFAULT_PLUGINS = (
     "toolsmith.plugins.python_language",
     "toolsmith.plugins.bash_language",
     "toolsmith.plugins.native_engine",
+    "toolsmith.plugins.exllamav2_engine",
     "toolsmith.plugins.remote_engine",
     "toolsmith.plugins.recipes",
 )
