@@ -37,6 +37,7 @@ class ModelConfig(msgspec.Struct, frozen=True, kw_only=True):
     sliding_window: int | None = None
     sliding_layers: tuple[bool, ...] = ()  # per layer: does it use the sliding window?
     torch_dtype: str = "float32"
+    quant_method: str = ""  # "exl2" when config.json says the weights are EXL2
 
     @property
     def rope_type(self) -> str:
@@ -93,6 +94,7 @@ def parse_model_config(raw: dict, source: str = "config.json") -> ModelConfig:
             sliding_window=int(window) if any(sliding) else None,
             sliding_layers=sliding,
             torch_dtype=str(raw.get("torch_dtype") or raw.get("dtype") or "float32"),
+            quant_method=method if raw.get("quantization_config") else "",
         )
     except KeyError as e:
         raise ModelLoadError(f"{source}: missing required field {e.args[0]!r}") from None
