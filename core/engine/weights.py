@@ -58,4 +58,6 @@ def model_tensors(folder: Path, config, dtype: torch.dtype, exl2_weights: str = 
         raise ModelLoadError(f"exl2_weights must be one of {', '.join(EXL2_WEIGHTS)}, got {exl2_weights!r}")
     if exl2.is_exl2_folder(folder):
         return exl2.iter_exl2(folder, config, dtype, packed=exl2_weights == "packed")
+    if config.quant_method == "exl2":
+        raise ModelLoadError(f"{folder}: config.json says the weights are EXL2, but no tensor is quantized (no *.q_weight)")
     return iter_safetensors(folder)

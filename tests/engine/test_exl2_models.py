@@ -180,6 +180,16 @@ def test_other_quantization_methods_are_still_refused(exl2_model, tmp_path):
         LLMEngine(folder)
 
 
+def test_exl2_config_over_dense_weights_is_refused(tiny_model, tmp_path):
+    folder = tmp_path / "mislabelled"
+    shutil.copytree(tiny_model("llama-tied")[0], folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["quantization_config"] = {"quant_method": "exl2", "bits": 4.0}
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelLoadError, match=r"config\.json says the weights are EXL2, but no tensor is quantized"):
+        LLMEngine(folder)
+
+
 def test_unknown_weights_mode_is_refused(exl2_model):
     with pytest.raises(ModelLoadError, match="exl2_weights must be one of dequantize, packed"):
         LLMEngine(exl2_model("llama-tied")[0], exl2_weights="lazy")
