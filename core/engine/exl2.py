@@ -101,7 +101,7 @@ class QuantLinear:
         return self.q_invperm.numel()
 
     def to(self, device) -> "QuantLinear":
-        move = lambda t: None if t is None else t.to(device)  # noqa: E731
+        move = lambda t: t if t is None or device is None else t.to(device)  # noqa: E731
         return replace(
             self,
             q_weight=move(self.q_weight),
@@ -175,7 +175,12 @@ def _groups(name: str, q_groups: torch.Tensor, q_rows: int, in_features: int) ->
 
 
 def dequantize(layer: QuantLinear, dtype: torch.dtype) -> torch.Tensor:
-    """The layer's [out_features, in_features] weight in `dtype`, in Hugging Face's row order.
+    """The layer's [out_features, in_features] weight in `dtype`, in Hugging Face's row order."""
+    return packed_rows(layer)[layer.q_invperm, : layer.out_features].t().to(dtype).contiguous()
+
+
+def packed_rows(layer: QuantLinear) -> torch.Tensor:
+    """The fp16 weight [in_features, padded out_features] in stored (permuted) row order.
 
     The fp16 chain is exllamav2's: M = f16(q_scale_max/256), s = f16((code+1)^2*M),
     w = f16((q - 2^(b-1))*s). Each product of a small integer and an fp16 value is
@@ -184,14 +189,14 @@ def dequantize(layer: QuantLinear, dtype: torch.dtype) -> torch.Tensor:
     half = torch.float16
     m = (layer.q_scale_max.float() / 256).to(half).float()
     scales = ((scale_codes(layer.q_scale) + 1) ** 2 * m[:, None]).to(half).float()  # [G, Np]
-    packed = torch.empty(layer.in_features, layer.q_weight.shape[1], dtype=half, device=layer.q_weight.device)
+    rows = torch.empty(layer.in_features, layer.q_weight.shape[1], dtype=half, device=layer.q_weight.device)
     row = 0
     for g, group in enumerate(layer.groups):
         words = layer.q_weight[group.qrow : group.qrow + group.rows * group.bits // 32]
         q = unpack_bits(words, group.bits) - (1 << (group.bits - 1))
-        packed[row : row + group.rows] = (q.float() * scales[g]).to(half)
+        rows[row : row + group.rows] = (q.float() * scales[g]).to(half)
         row += group.rows
-    return packed[layer.q_invperm, : layer.out_features].t().to(dtype).contiguous()
+    return rows
 
 
 def bias(layer: QuantLinear, dtype: torch.dtype) -> torch.Tensor | None:
@@ -199,16 +204,19 @@ def bias(layer: QuantLinear, dtype: torch.dtype) -> torch.Tensor | None:
 
 
 class PackedWeight:
-    """A weight kept packed and dequantized each time the decoder uses it (to save memory).
+    """A weight kept packed and unpacked each time the decoder uses it (to save memory).
 
     It stands in for a tensor through PyTorch's `__torch_function__` protocol: the
     decoder fuses q/k/v and gate/up with `torch.cat` and multiplies with `F.linear`,
-    the only two operations it applies to weights.
+    the only two operations it applies to weights. The product permutes the input
+    features instead of the unpacked rows (x[:, perm] @ W_packed), as exllamav2's
+    kernel does, which saves a gather and a transpose of the weight.
     """
 
     def __init__(self, layers: list[QuantLinear], dtype: torch.dtype):
         self.layers = layers
         self.dtype = dtype
+        self.perms = [torch.argsort(layer.q_invperm) for layer in layers]
 
     @property
     def shape(self) -> torch.Size:
@@ -217,8 +225,13 @@ class PackedWeight:
     def to(self, device=None, dtype=None) -> "PackedWeight":
         return PackedWeight([x.to(device) for x in self.layers], dtype or self.dtype)
 
-    def dequantize(self) -> torch.Tensor:
-        return torch.cat([dequantize(x, self.dtype) for x in self.layers])
+    def linear(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        parts = [
+            x[..., perm] @ packed_rows(layer)[:, : layer.out_features].to(self.dtype)
+            for layer, perm in zip(self.layers, self.perms)
+        ]
+        y = torch.cat(parts, dim=-1)
+        return y if bias is None else y + bias
 
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
@@ -228,7 +241,7 @@ class PackedWeight:
             return PackedWeight([x for p in parts for x in p.layers], parts[0].dtype)
         if func is F.linear:
             x, weight, *rest = args
-            return F.linear(x, weight.dequantize(), *rest, **kwargs)
+            return weight.linear(x, *rest, **kwargs)
         raise TypeError(f"a packed EXL2 weight supports torch.cat and F.linear, not {func.__name__}")
 
 
