@@ -295,9 +295,8 @@ def iter_exl2(folder: Path, config, dtype: torch.dtype, packed: bool = False) ->
             raise Exl2Error(f"layer {prefix} has both EXL2 tensors and a dense {prefix}.weight; the folder mixes two models")
         if prefix + ".weight" not in shapes:
             raise Exl2Error(f"unexpected EXL2 layer {prefix} for {config.architecture}; is config.json for these weights?")
-    for name in where:
-        prefix, _, part = name.rpartition(".")
-        if prefix not in prefixes:  # a stray q_perm is skipped: exllamav2 recomputes it from q_invperm
+    for name in where:  # dense tensors; a quantized layer's stray q_perm is skipped (exllamav2 ignores it too)
+        if name.rpartition(".")[0] not in prefixes:
             yield name, get(name)
     for prefix in sorted(prefixes):
         out_features, in_features = shapes[prefix + ".weight"]
