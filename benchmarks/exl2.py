@@ -23,8 +23,6 @@ import tempfile
 import time
 from pathlib import Path
 
-# This folder holds scripts named like stdlib modules (http.py); keep it off the import path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "engine"))
 
 import torch  # noqa: E402

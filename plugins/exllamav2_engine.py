@@ -160,6 +160,11 @@ class ExLlamaV2Engine:
         self._thread = threading.Thread(target=self._run, name="toolsmith-exllamav2", daemon=True)
         self._thread.start()
 
+    @property
+    def max_model_len(self) -> int:
+        """The context window: the KV cache's length (prompt plus generated tokens)."""
+        return self.max_seq_len
+
     async def generate(
         self, prompt: str | list[int], params: SamplingParams, request_id: str | None = None
     ) -> AsyncIterator[RequestOutput]:

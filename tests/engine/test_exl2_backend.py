@@ -89,7 +89,7 @@ async def collect(engine, prompt, params, request_id=None):
 
 def test_streams_carry_the_generators_tokens_and_text(bridge, tiny_model):
     engine = bridge()
-    assert isinstance(engine, Engine)
+    assert isinstance(engine, Engine) and engine.max_model_len == 256
     prompts = [prompt_ids(5 + 4 * i, seed=20 + i) for i in range(3)]
     params = SamplingParams(temperature=0, max_tokens=9, ignore_eos=True, n=2)
 
