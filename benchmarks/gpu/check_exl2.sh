@@ -9,6 +9,9 @@
 #   optional: a flash_attn 2.x wheel built for the box's torch/CUDA/Python (paged, batched generator)
 #   pip install --no-index --find-links WHEELS_DIR exllamav2 ninja pandas fastparquet pygments websockets regex
 # The box needs a CUDA build of torch and the CUDA toolkit (nvcc) for the JIT build.
+# The first import of exllamav2 compiles its extension (Hopper only, all cores: a few minutes)
+# into TORCH_EXTENSIONS_DIR; if the 470 s limit below is hit during that build, run the
+# script again: the finished parts of the build are reused.
 #
 #   benchmarks/gpu/check_exl2.sh            # from the repository root, with the venv active
 set -euo pipefail
