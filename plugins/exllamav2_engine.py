@@ -23,6 +23,7 @@ from toolsmith.core import hookimpl
 from toolsmith.core.engine.errors import EngineDeadError, ModelLoadError, RequestError
 from toolsmith.core.engine.outputs import CompletionOutput, EngineMetrics, RequestMetrics, RequestOutput
 from toolsmith.core.engine.sampling import SamplingParams
+from toolsmith.core.engine.throughput import Throughput
 from toolsmith.core.engines import Backend
 
 IDLE_WAIT_S = 1.0
@@ -155,8 +156,7 @@ class ExLlamaV2Engine:
         self._wake = threading.Event()
         self._stopping = False
         self._error: BaseException | None = None
-        self._rates: deque[tuple[float, int]] = deque()
-        self._total_generated = 0
+        self._throughput = Throughput()
         self._thread = threading.Thread(target=self._run, name="toolsmith-exllamav2", daemon=True)
         self._thread.start()
 
@@ -213,24 +213,8 @@ class ExLlamaV2Engine:
         self._wake.set()
 
     def metrics(self) -> EngineMetrics:
-        now = time.monotonic()
-        rates = [r for r in list(self._rates) if r[0] >= now - 10.0]
-        span = max(now - rates[0][0], 1e-9) if rates else 0.0
         running = sum(1 for r in list(self._requests.values()) if not r.finished)
-        return EngineMetrics(
-            generation_tokens_per_s=sum(n for _, n in rates) / span if rates else 0.0,
-            prompt_tokens_per_s=0.0,
-            num_waiting=len(self._incoming),
-            num_running=running,
-            kv_blocks_total=0,  # exllamav2 manages its pages itself
-            kv_blocks_used=0,
-            kv_blocks_free=0,
-            kv_blocks_cached=0,
-            kv_waste=0.0,
-            prefix_cache_hit_rate=0.0,
-            num_preemptions=0,
-            total_generated_tokens=self._total_generated,
-        )
+        return EngineMetrics.without_kv_cache(self._throughput, num_waiting=len(self._incoming), num_running=running)
 
     def shutdown(self) -> None:
         self._stopping = True
@@ -297,10 +281,7 @@ class ExLlamaV2Engine:
         if new:
             now = time.monotonic()
             c.first_token_time = c.first_token_time or now
-            self._total_generated += len(new)
-            self._rates.append((now, len(new)))
-            while self._rates and self._rates[0][0] < now - 10.0:
-                self._rates.popleft()
+            self._throughput.add(len(new))
         if c.detokenizer.stopped and not result["eos"]:
             self.generator.cancel(c.job)
             c.finish_reason = "stop"

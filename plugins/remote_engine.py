@@ -11,7 +11,6 @@ the key, if the server wants one, comes from ``TOOLSMITH_REMOTE_API_KEY``.
 import os
 import time
 import uuid
-from collections import deque
 from collections.abc import AsyncIterator
 
 import httpx
@@ -21,6 +20,7 @@ from toolsmith.core import hookimpl
 from toolsmith.core.engine.errors import EngineDeadError, RequestError
 from toolsmith.core.engine.outputs import CompletionOutput, EngineMetrics, RequestMetrics, RequestOutput
 from toolsmith.core.engine.sampling import SamplingParams
+from toolsmith.core.engine.throughput import Throughput
 from toolsmith.core.engines import Backend
 from toolsmith.core.errors import ToolsmithError
 
@@ -48,8 +48,7 @@ class RemoteEngine:
         self.tokenizer = RemoteTokenizer(self)
         self._running: set[str] = set()
         self._aborted: set[str] = set()
-        self._rates: deque[tuple[float, int]] = deque()
-        self._generated = 0
+        self._throughput = Throughput(RATE_WINDOW_S)
         self._closed = False
 
     # -- the Engine protocol
@@ -73,23 +72,7 @@ class RemoteEngine:
             self._aborted.add(request_id)
 
     def metrics(self) -> EngineMetrics:
-        now = time.monotonic()
-        rates = [r for r in self._rates if r[0] >= now - RATE_WINDOW_S]
-        span = max(now - rates[0][0], 1e-9) if rates else 0.0
-        return EngineMetrics(
-            generation_tokens_per_s=sum(n for _, n in rates) / span if rates else 0.0,
-            prompt_tokens_per_s=0.0,
-            num_waiting=0,
-            num_running=len(self._running),
-            kv_blocks_total=0,
-            kv_blocks_used=0,
-            kv_blocks_free=0,
-            kv_blocks_cached=0,
-            kv_waste=0.0,
-            prefix_cache_hit_rate=0.0,
-            num_preemptions=0,
-            total_generated_tokens=self._generated,
-        )
+        return EngineMetrics.without_kv_cache(self._throughput, num_waiting=0, num_running=len(self._running))
 
     def shutdown(self) -> None:
         self._closed = True
@@ -140,10 +123,7 @@ class RemoteEngine:
         return self.model
 
     def _count(self, tokens: int) -> None:
-        self._generated += tokens
-        self._rates.append((time.monotonic(), tokens))
-        while self._rates and self._rates[0][0] < time.monotonic() - RATE_WINDOW_S:
-            self._rates.popleft()
+        self._throughput.add(tokens)
 
     # -- plain JSON calls, for the tokenizer
 

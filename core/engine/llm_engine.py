@@ -24,12 +24,12 @@ from .runner import ModelRunner, kv_bytes_per_token
 from .sampler import SequenceSampler, sample
 from .sampling import SamplingParams
 from .scheduler import Scheduler
+from .throughput import Throughput
 from .tokenizer import Tokenizer
 from .weights import model_tensors
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 DEFAULT_KV_CACHE_BYTES = 1 << 30
-RATE_WINDOW_S = 10.0
 
 
 class Group:
@@ -89,8 +89,7 @@ class LLMEngine:
         self._incoming: deque[Group] = deque()
         self._aborts: deque[str] = deque()
         self._ids = itertools.count()
-        self._rates: deque[tuple[float, int, int]] = deque()  # (time, generated, prompt tokens) per step
-        self.total_generated_tokens = 0
+        self.throughput = Throughput()
 
     def _num_blocks(self, block_size, tokens, nbytes, max_num_seqs) -> int:
         per_token = kv_bytes_per_token(self.model)
@@ -176,7 +175,7 @@ class LLMEngine:
             for req, result in zip(sampling, results):
                 self._append(req, result, now)
                 changed[self._group_id(req)] = self.groups[self._group_id(req)]
-            self._record_rates(now, len(sampling), batch.num_tokens - len(sampling))
+            self.throughput.add(len(sampling), batch.num_tokens - len(sampling))
         outputs = [self._output(group) for group in changed.values()]
         for group in changed.values():
             if group.finished:
@@ -271,20 +270,13 @@ class LLMEngine:
 
     # -- metrics ----------------------------------------------------------
 
-    def _record_rates(self, now: float, generated: int, prompt_tokens: int) -> None:
-        self.total_generated_tokens += generated
-        self._rates.append((now, generated, prompt_tokens))
-        while self._rates and self._rates[0][0] < now - RATE_WINDOW_S:
-            self._rates.popleft()
-
     def metrics(self) -> EngineMetrics:
-        rates = list(self._rates)
-        span = max(time.monotonic() - rates[0][0], 1e-9) if rates else 0.0
+        generated, prompt = self.throughput.rates()
         pool = self.kv.pool
         allocated, used = self.kv_slot_usage()
         return EngineMetrics(
-            generation_tokens_per_s=sum(r[1] for r in rates) / span if rates else 0.0,
-            prompt_tokens_per_s=sum(r[2] for r in rates) / span if rates else 0.0,
+            generation_tokens_per_s=generated,
+            prompt_tokens_per_s=prompt,
             num_waiting=len(self.scheduler.waiting) + len(self._incoming),
             num_running=len(self.scheduler.running),
             kv_blocks_total=pool.num_blocks,
@@ -294,7 +286,7 @@ class LLMEngine:
             kv_waste=(allocated - used) / allocated if allocated else 0.0,
             prefix_cache_hit_rate=self.kv.hit_tokens / self.kv.queried_tokens if self.kv.queried_tokens else 0.0,
             num_preemptions=self.scheduler.num_preemptions,
-            total_generated_tokens=self.total_generated_tokens,
+            total_generated_tokens=self.throughput.total_generated,
         )
 
     def kv_slot_usage(self) -> tuple[int, int]:

@@ -70,3 +70,22 @@ class EngineMetrics(msgspec.Struct, kw_only=True):
     prefix_cache_hit_rate: float  # prompt tokens found in the cache / prompt tokens looked up
     num_preemptions: int
     total_generated_tokens: int
+
+    @classmethod
+    def without_kv_cache(cls, throughput, *, num_waiting: int, num_running: int) -> "EngineMetrics":
+        """Metrics of a backend whose KV cache Toolsmith cannot see (exllamav2, a remote server)."""
+        generated, prompt = throughput.rates()
+        return cls(
+            generation_tokens_per_s=generated,
+            prompt_tokens_per_s=prompt,
+            num_waiting=num_waiting,
+            num_running=num_running,
+            kv_blocks_total=0,
+            kv_blocks_used=0,
+            kv_blocks_free=0,
+            kv_blocks_cached=0,
+            kv_waste=0.0,
+            prefix_cache_hit_rate=0.0,
+            num_preemptions=0,
+            total_generated_tokens=throughput.total_generated,
+        )

@@ -27,7 +27,6 @@ from .events import (
     RecipeMatch,
     RecipesFound,
     Saved,
-    SmokeRun,
     Started,
     Token,
     UsingRecipe,
