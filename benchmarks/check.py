@@ -12,7 +12,6 @@ parse, every query, plugin hooks) and of its two main parts.
 import argparse
 import json
 import statistics
-import textwrap
 import time
 
 from toolsmith.core.checks import check_source

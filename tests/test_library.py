@@ -1,7 +1,6 @@
 """The tool library: versions, diff, restore, trash, import, and crash-safe saves."""
 
 import json
-import os
 import random
 import signal
 import subprocess

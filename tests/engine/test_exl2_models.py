@@ -7,7 +7,6 @@ import re
 import shutil
 
 import pytest
-import tiny_models
 import torch
 from safetensors.torch import load_file, save_file
 from test_model_logits import engine_logits, hf_greedy

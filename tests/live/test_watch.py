@@ -10,7 +10,7 @@ from toolsmith.core.manifest import Trigger
 from toolsmith.core.watch import Applied, Changed, NotApplied, Previewed, RunFailed, WatchError, Watcher, Watching, resolve_trigger
 from toolsmith.sandbox import runs
 
-from .conftest import give_to_tool_user, save_tool
+from .conftest import save_tool
 
 QUIET_MS = 100
 
