@@ -147,9 +147,13 @@ def _short(value, limit: int = 200) -> str:
 
 
 def describe_plugins() -> list[dict]:
-    """Name, hooks and (for distributions) version of every loaded plugin."""
+    """Name, hooks, version (for distributions) and engines, with why one cannot run here."""
     load_plugins()
     versions = {id(plugin): dist.version for plugin, dist in pm.list_plugin_distinfo()}
+    engines: dict[str, list[dict]] = {}
+    for plugin_name, backend in collect("toolsmith_register_engines"):
+        reason = backend.unavailable()
+        engines.setdefault(plugin_name, []).append({"name": backend.name, "available": reason is None, "reason": reason})
     rows = []
     for plugin in pm.get_plugins():
         name = pm.get_name(plugin)
@@ -157,6 +161,8 @@ def describe_plugins() -> list[dict]:
         row = {"name": name, "hooks": hooks}
         if id(plugin) in versions:
             row["version"] = versions[id(plugin)]
+        if name in engines:
+            row["engines"] = engines[name]
         rows.append(row)
     return sorted(rows, key=lambda row: row["name"])
 

@@ -38,6 +38,24 @@ def test_builtins_load_like_third_party_plugins(run_cli):
         assert module.rsplit(".", 1)[-1] in rows
     assert "toolsmith_register_languages" in rows["python_language"]["hooks"]
     assert "toolsmith_register_engines" in rows["native_engine"]["hooks"]
+    assert rows["native_engine"]["engines"] == [{"name": "native", "available": True, "reason": None}]
+
+
+def test_plugins_say_why_an_engine_cannot_run(run_cli):
+    plugin_file(
+        "far_engine",
+        """
+        from toolsmith.core import hookimpl
+        from toolsmith.core.engines import Backend
+
+        @hookimpl
+        def toolsmith_register_engines(register):
+            register(Backend(name="far", description="d", create=lambda **o: None, unavailable=lambda: "needs a quantum computer"))
+        """,
+    )
+    rows = plugins_json(run_cli)
+    assert rows["far_engine"]["engines"] == [{"name": "far", "available": False, "reason": "needs a quantum computer"}]
+    assert "engine far: unavailable: needs a quantum computer" in run_cli("plugins").stdout
 
 
 def test_single_file_plugin_adds_a_command(run_cli):

@@ -22,3 +22,6 @@ def plugins(as_json: bool) -> None:
     for row in rows:
         version = f" {row['version']}" if "version" in row else ""
         out.print(f"[bold]{row['name']}[/bold]{version}: {', '.join(row['hooks']) or '(no hooks)'}")
+        for engine in row.get("engines", []):
+            state = "available" if engine["available"] else f"unavailable: {engine['reason']}"
+            out.print(f"  engine {engine['name']}: {state}", markup=False)
