@@ -175,6 +175,9 @@ def test_cli_list_show_history_diff_restore_rm(run_cli, tmp_path):
     assert '-    print(f"hello {args.name}")' in diff.stdout
     assert '+    print(f"HELLO {args.name}")' in diff.stdout
 
+    as_json = json.loads(run_cli("diff", "greet", "--json").stdout)
+    assert (as_json["from"], as_json["to"]) == (1, 2) and as_json["diff"] == diff.stdout
+
     history = json.loads(run_cli("history", "greet", "--json").stdout)
     assert [v["number"] for v in history] == [1, 2]
 

@@ -12,7 +12,8 @@ from ..forge.pipeline import forge_edit, forge_new
 from ..library import Library
 from ..models import open_engine
 from ..toolrun import invocation, parser_for, policy_for
-from .output import console, json_option
+from .output import console, emit_event, json_errors, json_option
+from .runs import print_result
 
 
 def register(cli: click.Group) -> None:
@@ -27,14 +28,15 @@ def register(cli: click.Group) -> None:
 @json_option
 def new(description: str, name: str | None, as_json: bool) -> None:
     """Make a tool from a plain-words DESCRIPTION and save it."""
-    config = config_module.load()
-    engine = open_engine(config)
-    ask = _ask_name if sys.stdin.isatty() and not as_json else None
-    try:
-        render(forge_new(description, config, engine=engine, name=name, choose_name=ask), as_json)
-    finally:
-        if engine is not None:
-            engine.shutdown()
+    with json_errors(as_json):
+        config = config_module.load()
+        engine = open_engine(config)
+        ask = _ask_name if sys.stdin.isatty() and not as_json else None
+        try:
+            render(forge_new(description, config, engine=engine, name=name, choose_name=ask), as_json)
+        finally:
+            if engine is not None:
+                engine.shutdown()
 
 
 @click.command()
@@ -43,13 +45,14 @@ def new(description: str, name: str | None, as_json: bool) -> None:
 @json_option
 def edit(name: str, change: str, as_json: bool) -> None:
     """Change tool NAME as described by CHANGE; the old version stays in its history."""
-    config = config_module.load()
-    engine = open_engine(config)
-    try:
-        render(forge_edit(name, change, config, engine=engine), as_json)
-    finally:
-        if engine is not None:
-            engine.shutdown()
+    with json_errors(as_json):
+        config = config_module.load()
+        engine = open_engine(config)
+        try:
+            render(forge_edit(name, change, config, engine=engine), as_json)
+        finally:
+            if engine is not None:
+                engine.shutdown()
 
 
 def _ask_name(taken: str) -> str | None:
@@ -62,7 +65,7 @@ def render(stream, as_json: bool) -> None:
     for event in stream:
         last = event
         if as_json:
-            click.echo(ev.encode(event).decode())
+            emit_event(event)
         else:
             _print(event)
     if isinstance(last, ev.Error):
@@ -108,6 +111,11 @@ def run(name: str, args: tuple[str, ...], yes: bool, preview: bool, allow_degrad
 
     `toolsmith run NAME --help` shows the tool's own arguments.
     """
+    with json_errors(as_json):
+        _run(name, list(args), yes, preview, allow_degraded, as_json)
+
+
+def _run(name: str, args: list[str], yes: bool, preview: bool, allow_degraded: bool, as_json: bool) -> None:
     from toolsmith.sandbox import runs
 
     tool = Library().load(name)
@@ -115,7 +123,7 @@ def run(name: str, args: tuple[str, ...], yes: bool, preview: bool, allow_degrad
         click.echo(parser_for(tool).format_help(), nl=False)
         return
     settings = config_module.load().sandbox
-    inv = invocation(tool, list(args), Path.cwd())
+    inv = invocation(tool, args, Path.cwd())
     policy = policy_for(tool, inv, settings, allow_degraded)
     if os.geteuid() == 0 and policy.write_paths and not as_json:
         click.echo("note: started as root, the tool runs as the unprivileged user 'nobody'; it can change only files that user may write", err=True)
@@ -123,11 +131,11 @@ def run(name: str, args: tuple[str, ...], yes: bool, preview: bool, allow_degrad
     changes = result.plan.changes if result.plan else []
     planned = ev.Planned(run_id=result.run_id, changes=len(changes), summary=result.plan.summary() if result.plan else "no changes")
     if as_json:
-        click.echo(ev.encode(planned).decode())
+        emit_event(planned)
     else:
         sys.stdout.write(result.stdout.decode("utf-8", "replace"))
         sys.stderr.write(result.stderr.decode("utf-8", "replace"))
-        print_plan(result)
+        print_result(result)
     if result.exit_code != 0:
         last_line = (result.stderr.decode("utf-8", "replace").strip().splitlines() or [""])[-1]
         reason = " (timed out)" if result.timed_out else (f": {last_line}" if last_line else "")
@@ -142,28 +150,14 @@ def run(name: str, args: tuple[str, ...], yes: bool, preview: bool, allow_degrad
             return
     runs.apply(result.run_id)
     if as_json:
-        click.echo(ev.encode(ev.Applied(run_id=result.run_id)).decode())
+        emit_event(ev.Applied(run_id=result.run_id))
     else:
         click.echo(f"applied run {result.run_id}; undo with `toolsmith undo {result.run_id}`")
 
 
-def print_plan(result) -> None:
-    out = console()
-    if not result.plan or not result.plan.changes:
-        out.print("no changes to your files", style="dim")
-        return
-    out.print(f"[bold]plan[/bold] ({result.plan.summary()}), run {result.run_id}:")
-    for c in result.plan.changes:
-        where = f"{c.old_path} -> {c.path}" if c.kind == "renamed" else c.path
-        size = "" if c.size_after is None else f" ({c.size_after:,} bytes)"
-        out.print(f"  {c.kind:<9} {where}{size}", markup=False)
-        if c.diff:
-            out.print(c.diff, markup=False, style="dim")
-
-
 def _fail(as_json: bool, message: str) -> None:
     if as_json:
-        click.echo(ev.encode(ev.Error(message=message)).decode())
+        emit_event(ev.Error(message=message))
     else:
         click.echo(f"error: {message}", err=True)
     sys.exit(1)

@@ -99,9 +99,9 @@ def _run_until_interrupted(job) -> None:
 
 
 def _ask(result) -> bool:
-    from .forge import print_plan
+    from .runs import print_result
 
-    print_plan(result)
+    print_result(result)
     return click.confirm("apply these changes?", default=False)
 
 

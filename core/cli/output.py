@@ -1,10 +1,13 @@
 """Printing: rich on a terminal, plain text when piped, JSON on request."""
 
 import sys
+from contextlib import contextmanager
 
 import click
 import msgspec
 from rich.console import Console
+
+from ..errors import ToolsmithError
 
 
 def console() -> Console:
@@ -21,3 +24,20 @@ def is_terminal() -> bool:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+@contextmanager
+def json_errors(as_json: bool):
+    """With --json, a failure is a last line `{"type": "error", "message": ...}` and exit 1."""
+    try:
+        yield
+    except ToolsmithError as e:
+        if not as_json:
+            raise
+        emit_event({"type": "error", "message": str(e)})
+        sys.exit(1)
+
+
+def emit_event(event) -> None:
+    """One JSON line (the --json form of new, edit, run and undo)."""
+    click.echo(msgspec.json.encode(event).decode())

@@ -4,7 +4,7 @@ applying them and taking them back."""
 import click
 import msgspec
 
-from .output import console, emit_json, json_option
+from .output import console, emit_event, emit_json, json_errors, json_option
 
 
 def register(cli: click.Group) -> None:
@@ -58,9 +58,10 @@ def show(run_id: str, diff: bool, as_json: bool) -> None:
 @json_option
 def apply(run_id: str, as_json: bool) -> None:
     """Apply a previewed run's changes to the real files."""
-    result = _api().apply(run_id)
+    with json_errors(as_json):
+        result = _api().apply(run_id)
     if as_json:
-        emit_json({"run_id": result.run_id, "state": result.state, "changes": result.plan.counts()})
+        emit_event({"type": "applied", "run_id": result.run_id, "state": result.state, "changes": result.plan.counts()})
     else:
         click.echo(f"applied run {result.run_id} ({result.plan.summary()}); undo with `toolsmith undo {result.run_id}`")
 
@@ -71,9 +72,10 @@ def apply(run_id: str, as_json: bool) -> None:
 @json_option
 def undo(run_id: str | None, force: bool, as_json: bool) -> None:
     """Restore the files as they were before RUN_ID was applied (default: the latest applied run)."""
-    result = _api().undo(run_id, force=force)
+    with json_errors(as_json):
+        result = _api().undo(run_id, force=force)
     if as_json:
-        emit_json({"run_id": result.run_id, "state": result.state})
+        emit_event({"type": "undone", "run_id": result.run_id, "state": result.state})
     else:
         click.echo(f"undid run {result.run_id} ({result.plan.summary()})")
 

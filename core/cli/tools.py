@@ -87,17 +87,17 @@ def history(name: str, as_json: bool) -> None:
 @click.argument("name")
 @click.argument("v1", type=int, required=False)
 @click.argument("v2", type=int, required=False)
-def diff(name: str, v1: int | None, v2: int | None) -> None:
+@json_option
+def diff(name: str, v1: int | None, v2: int | None, as_json: bool) -> None:
     """Show what changed between two versions (default: previous and current)."""
     library = Library()
     numbers = [v.number for v in library.history(name)]
-    if v1 is None:
-        if len(numbers) < 2:
-            click.echo(f"{name} has only one version")
-            return
-        v1 = numbers[-2]
+    v1 = v1 if v1 is not None else numbers[max(len(numbers) - 2, 0)]
     v2 = numbers[-1] if v2 is None else v2
     text = _unified(library.version(name, v1), library.version(name, v2), v1, v2)
+    if as_json:
+        emit_json({"name": name, "from": v1, "to": v2, "diff": text})
+        return
     out = console()
     if not text:
         click.echo(f"versions {v1} and {v2} are identical")

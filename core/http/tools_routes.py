@@ -100,10 +100,17 @@ class RecipeView(msgspec.Struct, kw_only=True):
     score: float | None = None  # with a query: how well it matches, in [0, 1]
 
 
+class EngineView(msgspec.Struct, kw_only=True):
+    name: str
+    available: bool
+    reason: str | None  # why it cannot run here
+
+
 class PluginView(msgspec.Struct, kw_only=True):
     name: str
     hooks: list[str]
     version: str | None = None
+    engines: list[EngineView] = []
 
 
 class ToolsController(Controller):
@@ -222,7 +229,7 @@ class CatalogController(Controller):
 
     @get("/plugins", responses=RESPONSES, summary="Loaded plugins and the hooks they implement", sync_to_thread=True)
     def list_plugins(self) -> list[PluginView]:
-        return [PluginView(**row) for row in describe_plugins()]
+        return msgspec.convert(describe_plugins(), list[PluginView])
 
 
 # -- helpers

@@ -64,9 +64,14 @@ def test_new_run_undo_renames_photos_by_date(run_cli, photos):
     assert sorted(after) == ["2023-01-02_08-00-00.jpg", "2024-07-14_15-30-12.jpg", "notes.txt"]
     assert after["2024-07-14_15-30-12.jpg"] == before["IMG_0001.jpg"]
 
-    undone = run_cli("undo", last["run_id"])
+    undone = run_cli("undo", last["run_id"], "--json")
     assert undone.returncode == 0, undone.stderr
+    assert json.loads(undone.stdout) == {"type": "undone", "run_id": last["run_id"], "state": "undone"}
     assert listing(photos) == before
+
+    again = run_cli("undo", last["run_id"], "--json")
+    assert again.returncode == 1
+    assert json.loads(again.stdout.splitlines()[-1])["type"] == "error"
 
 
 def test_run_without_yes_when_not_interactive_applies_nothing(run_cli, photos):
@@ -141,3 +146,11 @@ def test_one_letter_options_use_a_single_dash(tmp_path, run_cli):
     assert [p.name for p in tool.manifest.parameters] == ["input_file", "n", "show-all"]
     inv = invocation(tool, [str(script), "-n", "2", "--show-all"], Path("/"))
     assert inv.argv[-4:] == [str(script), "-n", "2", "--show-all"]
+
+
+def test_json_errors_are_json_lines(run_cli, tmp_path):
+    missing = run_cli("run", "--json", "no-such-tool", tmp_path)
+    assert missing.returncode == 1
+    assert json.loads(missing.stdout) == {"type": "error", "message": "no tool named 'no-such-tool' (see `toolsmith list`)"}
+    empty = run_cli("new", "   ", "--json")
+    assert empty.returncode == 1 and json.loads(empty.stdout)["type"] == "error"

@@ -245,7 +245,7 @@ def test_runs_show_apply_and_undo_commands(folder, toolsmith):
     assert refused.stderr.count("\n") == 1 and "report.txt" in refused.stderr and "--force" in refused.stderr
 
     forced = toolsmith("undo", "--force", "--json")
-    assert json.loads(forced.stdout) == {"run_id": result.run_id, "state": "undone"}
+    assert json.loads(forced.stdout) == {"type": "undone", "run_id": result.run_id, "state": "undone"}
     assert snapshot(folder) == before
 
 
