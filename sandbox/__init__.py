@@ -1,23 +1,37 @@
-"""The isolation layer that runs untrusted tools (see docs/sandbox.md)."""
+"""The isolation layer that runs untrusted tools (see docs/sandbox.md).
 
-from .launcher import (
-    ExecResult,
-    SandboxError,
-    SandboxUnavailable,
-    Usage,
-    check_layers,
-    execute,
-    overlay_mode,
-)
-from .journal import ConcurrentChangeError, UndoConflictError
-from .layers import LayerStatus
-from .plan import Change, Plan
-from .policy import Overlay, Policy
-from .runs import RunError, RunResult
-from .tool_policy import tool_policy
+Names are imported on first use (PEP 562): `toolsmith sandbox exec` needs only the
+launcher, not the preview, journal and run bookkeeping.
+"""
 
-__all__ = [
-    "Change", "ConcurrentChangeError", "ExecResult", "LayerStatus", "Overlay", "Plan", "Policy",
-    "RunError", "RunResult", "SandboxError", "SandboxUnavailable", "UndoConflictError", "Usage",
-    "check_layers", "execute", "overlay_mode", "tool_policy",
-]
+import importlib
+
+_WHERE = {
+    "Change": "plan",
+    "ConcurrentChangeError": "journal",
+    "ExecResult": "launcher",
+    "LayerStatus": "layers",
+    "Overlay": "policy",
+    "Plan": "plan",
+    "Policy": "policy",
+    "RunError": "runs",
+    "RunResult": "runs",
+    "SandboxError": "launcher",
+    "SandboxUnavailable": "launcher",
+    "UndoConflictError": "journal",
+    "Usage": "launcher",
+    "check_layers": "launcher",
+    "execute": "launcher",
+    "overlay_mode": "launcher",
+    "tool_policy": "tool_policy",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value

@@ -4,18 +4,71 @@ Exit codes: 0 ok, 1 error (one line on stderr, no traceback unless --debug),
 2 usage error. Every command that prints data takes --json.
 """
 
+import importlib
 import sys
 
 import click
 
 from ..errors import ToolsmithError
-from ..plugins import load_plugins, pm
-from . import check, config, forge, live, models, plugins, recipes, runs, sandbox, schema, serve, tools
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
+# Built-in commands: name -> (module in this package, attribute). A command's module
+# is imported only when that command runs, so `toolsmith sandbox exec` does not pay
+# for the forge, the HTTP server or the plugins.
+COMMANDS = {
+    "new": ("forge", "new"),
+    "edit": ("forge", "edit"),
+    "run": ("forge", "run"),
+    "list": ("tools", "list_tools"),
+    "show": ("tools", "show"),
+    "history": ("tools", "history"),
+    "diff": ("tools", "diff"),
+    "restore": ("tools", "restore"),
+    "rm": ("tools", "rm"),
+    "trash": ("tools", "trash"),
+    "import": ("tools", "import_tool"),
+    "check": ("check", "check"),
+    "recipes": ("recipes", "recipes_group"),
+    "runs": ("runs", "runs"),
+    "undo": ("runs", "undo"),
+    "sandbox": ("sandbox", "sandbox"),
+    "models": ("models", "models"),
+    "serve": ("serve", "serve"),
+    "watch": ("live", "watch"),
+    "dev": ("live", "dev"),
+    "lsp": ("live", "lsp"),
+    "config": ("config", "config"),
+    "plugins": ("plugins", "plugins"),
+    "schema": ("schema", "schema"),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class ToolsmithGroup(click.Group):
+    """Built-in commands load on first use; plugins' commands load with the plugins."""
+
+    plugins_added = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self.add_plugin_commands()
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in COMMANDS:
+            module, attribute = COMMANDS[name]
+            return getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+        self.add_plugin_commands()
+        return self.commands.get(name)
+
+    def add_plugin_commands(self) -> None:
+        if not self.plugins_added:
+            from ..plugins import load_plugins
+
+            self.plugins_added = True
+            load_plugins().hook.toolsmith_register_commands(cli=self)
+
+
+@click.group(cls=ToolsmithGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="toolsmith")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
@@ -24,21 +77,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-for module in (forge, tools, check, recipes, runs, sandbox, models, config, plugins, schema, serve, live):
-    module.register(cli)
-
-
-def build() -> click.Group:
-    """Load plugins and let them add their commands (idempotent)."""
-    if not getattr(cli, "_plugins_added", False):
-        load_plugins()
-        pm.hook.toolsmith_register_commands(cli=cli)
-        cli._plugins_added = True
-    return cli
-
-
 def _recover_interrupted_runs() -> None:
     """An apply or undo cut short by a crash is rolled back before anything else runs."""
+    from .. import paths
+
+    if not (paths.data_dir() / "runs").is_dir():
+        return  # nothing ever ran: skip importing the journal machinery
     from toolsmith.sandbox.runs import recover
 
     for line in recover():
@@ -49,8 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         _recover_interrupted_runs()
-        group = build()
-        code = group.main(args=argv, prog_name="toolsmith", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="toolsmith", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(EXIT_ERROR)

@@ -18,9 +18,6 @@ from .output import console, emit_json, is_terminal, json_option
 _LEXERS = {"python": "python", "bash": "bash"}
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(check)
-
 
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path))

@@ -8,9 +8,6 @@ from .. import paths
 from .output import console, emit_json, json_option
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(config)
-
 
 @click.group()
 def config() -> None:

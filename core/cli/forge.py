@@ -16,11 +16,6 @@ from .output import console, emit_event, json_errors, json_option
 from .runs import print_result
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(new)
-    cli.add_command(edit)
-    cli.add_command(run)
-
 
 @click.command()
 @click.argument("description")

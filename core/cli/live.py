@@ -11,11 +11,6 @@ from ..library import Library
 from .output import console, json_option
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(watch)
-    cli.add_command(dev)
-    cli.add_command(lsp)
-
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--auto-apply", is_flag=True, default=None, help="Apply every run without asking (default: the trigger's auto_apply).")

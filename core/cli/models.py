@@ -10,9 +10,6 @@ from .. import models as models_module
 from .output import console, emit_json, json_option
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(models)
-
 
 @click.group()
 def models() -> None:

@@ -6,9 +6,6 @@ from ..plugins import describe_plugins
 from .output import console, emit_json, json_option
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(plugins)
-
 
 @click.command()
 @json_option

@@ -22,9 +22,6 @@ class EmptyQuery(ToolsmithError):
     """A search without any words to search for."""
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(recipes_group)
-
 
 @click.group("recipes")
 def recipes_group() -> None:

@@ -7,10 +7,6 @@ import msgspec
 from .output import console, emit_event, emit_json, json_errors, json_option
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(runs)
-    cli.add_command(undo)
-
 
 def _api():
     from toolsmith.sandbox import runs as api  # the sandbox loads only when a command needs it

@@ -9,9 +9,6 @@ from .. import config as config_module
 from .output import console, emit_json, json_option
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(sandbox)
-
 
 @click.group()
 def sandbox() -> None:

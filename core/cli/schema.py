@@ -6,9 +6,6 @@ from .. import manifest
 from .output import emit_json
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(schema)
-
 
 @click.group()
 def schema() -> None:

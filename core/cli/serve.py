@@ -11,9 +11,6 @@ from ..models import load_registry, open_engine, resolve_model
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def register(cli: click.Group) -> None:
-    cli.add_command(serve)
-
 
 @click.command()
 @click.option("--host", help="Address to listen on (default: [server] host, 127.0.0.1).")

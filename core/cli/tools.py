@@ -19,10 +19,6 @@ from ..manifest import Manifest, check_name
 from .output import console, emit_json, json_option
 
 
-def register(cli: click.Group) -> None:
-    for command in (list_tools, show, history, diff, restore, rm, trash, import_tool):
-        cli.add_command(command)
-
 
 def _summary(tool: Tool) -> dict:
     m = tool.manifest

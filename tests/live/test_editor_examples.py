@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from toolsmith.core.cli import build
+from toolsmith.core.cli import cli
 from toolsmith.core.config import ServerConfig
 
 EDITORS = Path(__file__).parents[2] / "examples" / "editors"
@@ -44,7 +44,7 @@ def test_helix_starts_the_language_server_command():
 
 
 def test_every_command_the_examples_mention_exists():
-    commands = build().commands
+    commands = cli.list_commands(None)
     text = "\n".join(p.read_text() for p in EDITORS.rglob("*") if p.is_file())
     mentioned = set(re.findall(r"[`\"(:]toolsmith ([a-z]+)", text))  # `toolsmith CMD`, "toolsmith CMD", $(toolsmith CMD
     assert {"lsp", "serve"} <= mentioned <= set(commands), mentioned - set(commands)
