@@ -26,23 +26,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "engine"))
 
 import torch  # noqa: E402
+from fixtures import SMOLLM2_135M as SMOLLM2  # noqa: E402
 from fixtures import write_tokenizer  # noqa: E402  (the tests' offline tokenizer builder)
 
 from toolsmith.core.engine import LLMEngine, SamplingParams  # noqa: E402
 
-SMOLLM2 = dict(
-    hidden_size=576,
-    intermediate_size=1536,
-    num_hidden_layers=30,
-    num_attention_heads=9,
-    num_key_value_heads=3,
-    vocab_size=49152,
-    tie_word_embeddings=True,
-    max_position_embeddings=4096,
-    bos_token_id=None,
-    eos_token_id=None,
-    pad_token_id=0,
-)
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 PROMPT_VOCAB = 512  # prompts use the tokenizer's ids; the model's vocabulary is larger
 

@@ -30,19 +30,6 @@ import torch  # noqa: E402
 from toolsmith.core.engine import LLMEngine, SamplingParams  # noqa: E402
 
 BITS = (3.0, 4.0, 6.0)
-SMOLLM2 = dict(  # as in benchmarks/engine.py
-    hidden_size=576,
-    intermediate_size=1536,
-    num_hidden_layers=30,
-    num_attention_heads=9,
-    num_key_value_heads=3,
-    vocab_size=49152,
-    tie_word_embeddings=True,
-    max_position_embeddings=4096,
-    bos_token_id=None,
-    eos_token_id=None,
-    pad_token_id=0,
-)
 PROMPT_VOCAB = 512
 
 
@@ -81,7 +68,7 @@ def run_child(folder: Path, mode: str, new_tokens: int) -> dict:
 
 
 def build_fp16(folder: Path) -> None:
-    from fixtures import write_tokenizer
+    from fixtures import SMOLLM2_135M as SMOLLM2, write_tokenizer
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(0)

@@ -4,7 +4,7 @@ Names are imported on first use (PEP 562): `toolsmith sandbox exec` needs only t
 launcher, not the preview, journal and run bookkeeping.
 """
 
-import importlib
+from ..core.lazy import lazy_attributes
 
 _WHERE = {
     "Change": "plan",
@@ -27,11 +27,4 @@ _WHERE = {
 }
 
 __all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _WHERE)

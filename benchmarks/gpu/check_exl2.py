@@ -15,6 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "engine"))
 
 import torch  # noqa: E402
+from fixtures import SMOLLM2_135M as SMOLLM2  # noqa: E402
 from fixtures import write_tokenizer  # noqa: E402
 from transformers import LlamaConfig, LlamaForCausalLM  # noqa: E402
 
@@ -24,19 +25,6 @@ from toolsmith.core.engine.exl2_writer import quantize_model  # noqa: E402
 from toolsmith.core.engine.model import expected_shapes  # noqa: E402
 from toolsmith.core.engine.model_config import load_model_config  # noqa: E402
 
-SMOLLM2 = dict(
-    hidden_size=576,
-    intermediate_size=1536,
-    num_hidden_layers=30,
-    num_attention_heads=9,
-    num_key_value_heads=3,
-    vocab_size=49152,
-    tie_word_embeddings=True,
-    max_position_embeddings=4096,
-    bos_token_id=None,
-    eos_token_id=None,
-    pad_token_id=0,
-)
 PROMPT = [(i * 37) % 512 for i in range(128)]
 NEW_TOKENS = 128
 failures = []

@@ -8,7 +8,7 @@ Names are imported on first use (PEP 562), so light modules such as ``errors``,
 CLI command, plugin and HTTP route module imports those at start-up.
 """
 
-import importlib
+from ..lazy import lazy_attributes
 
 _WHERE = {
     "AsyncEngine": "async_engine",
@@ -29,11 +29,4 @@ _WHERE = {
 }
 
 __all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _WHERE)

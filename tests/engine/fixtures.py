@@ -101,3 +101,21 @@ def write_tokenizer(folder: Path, vocab_size: int = 512, add_bos_token: bool = F
         "chat_template": CHATML_TEMPLATE,
     }
     (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+# The model shape the benchmarks use (SmolLM2-135M: 134.5M parameters, tied), as
+# LlamaConfig keyword arguments; weights are random, so nothing is downloaded.
+SMOLLM2_135M = dict(
+    hidden_size=576,
+    intermediate_size=1536,
+    num_hidden_layers=30,
+    num_attention_heads=9,
+    num_key_value_heads=3,
+    vocab_size=49152,
+    tie_word_embeddings=True,
+    max_position_embeddings=4096,
+    bos_token_id=None,
+    eos_token_id=None,
+    pad_token_id=0,
+)
+
