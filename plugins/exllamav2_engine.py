@@ -11,7 +11,6 @@ generator and hands results to each request's asyncio queue instead, like the
 native AsyncEngine.
 """
 
-import asyncio
 import importlib.util
 import threading
 import time
@@ -23,6 +22,7 @@ from toolsmith.core import hookimpl
 from toolsmith.core.engine.errors import EngineDeadError, ModelLoadError, RequestError
 from toolsmith.core.engine.outputs import CompletionOutput, EngineMetrics, RequestMetrics, RequestOutput
 from toolsmith.core.engine.sampling import SamplingParams
+from toolsmith.core.engine.thread_stream import ThreadStream
 from toolsmith.core.engine.throughput import Throughput
 from toolsmith.core.engines import Backend
 
@@ -122,13 +122,13 @@ class _Completion:
 
 
 class _Request:
-    def __init__(self, request_id: str, prompt, ids: list[int], params: SamplingParams, completions, loop, queue):
+    def __init__(self, request_id: str, prompt, ids: list[int], params: SamplingParams, completions, stream: ThreadStream):
         self.request_id = request_id
         self.params = params
         self.prompt = prompt if isinstance(prompt, str) else None
         self.ids = ids
         self.completions = completions
-        self.loop, self.queue = loop, queue
+        self.stream = stream
         self.arrival_time = time.monotonic()
         self.finished_time: float | None = None
 
@@ -191,21 +191,16 @@ class ExLlamaV2Engine:
             _Completion(i, IncrementalDetokenizer(self.tokenizer, params.stop, params.skip_special_tokens))
             for i in range(params.n)
         ]
-        queue: asyncio.Queue = asyncio.Queue()
-        request = _Request(request_id, prompt, ids, params, completions, asyncio.get_running_loop(), queue)
+        stream = ThreadStream()
+        request = _Request(request_id, prompt, ids, params, completions, stream)
         self._ids_in_use.add(request_id)
         self._incoming.append(request)
         self._wake.set()
-        finished = False
         try:
-            while not finished:
-                item = await queue.get()
-                if isinstance(item, BaseException):
-                    raise item
-                finished = item.finished
+            async for item in stream.outputs():
                 yield item
         finally:
-            if not finished:
+            if not stream.finished:
                 self.abort(request_id)
 
     def abort(self, request_id: str) -> None:
@@ -221,7 +216,7 @@ class ExLlamaV2Engine:
         self._wake.set()
         self._thread.join()
         for request in list(self._requests.values()) + list(self._incoming):
-            self._send(request, EngineDeadError("the engine was shut down"))
+            request.stream.put(EngineDeadError("the engine was shut down"))
 
     # -- the generator thread ---------------------------------------------------------
 
@@ -239,7 +234,7 @@ class ExLlamaV2Engine:
             except Exception as e:  # a bug or out-of-memory: fail every stream rather than hang
                 self._error = e
                 for request in list(self._requests.values()) + list(self._incoming):
-                    self._send(request, EngineDeadError(f"the engine stopped: {type(e).__name__}: {e}"))
+                    request.stream.put(EngineDeadError(f"the engine stopped: {type(e).__name__}: {e}"))
                 return
 
     def _admit(self) -> None:
@@ -308,8 +303,7 @@ class ExLlamaV2Engine:
             )
             c.delta = ""
         firsts = [c.first_token_time for c in request.completions if c.first_token_time is not None]
-        self._send(
-            request,
+        request.stream.put(
             RequestOutput(
                 request_id=request.request_id,
                 prompt=request.prompt,
@@ -328,12 +322,6 @@ class ExLlamaV2Engine:
             del self._requests[request.request_id]
             self._ids_in_use.discard(request.request_id)
 
-    @staticmethod
-    def _send(request: _Request, item) -> None:
-        try:
-            request.loop.call_soon_threadsafe(request.queue.put_nowait, item)
-        except RuntimeError:  # the caller's event loop is closed: nobody is listening
-            pass
 
 
 @hookimpl

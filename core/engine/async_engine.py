@@ -6,7 +6,6 @@ stream's asyncio queue. Leaving a stream early (break, cancel, disconnect) abort
 its request, and its KV blocks are freed at the next step boundary.
 """
 
-import asyncio
 import threading
 import uuid
 from collections.abc import AsyncIterator
@@ -16,6 +15,7 @@ from .errors import EngineDeadError, RequestError
 from .llm_engine import LLMEngine
 from .outputs import EngineMetrics, RequestOutput
 from .sampling import SamplingParams
+from .thread_stream import ThreadStream
 
 IDLE_WAIT_S = 1.0
 
@@ -23,7 +23,7 @@ IDLE_WAIT_S = 1.0
 class AsyncEngine:
     def __init__(self, model_dir: str | Path | None = None, *, engine: LLMEngine | None = None, **engine_options):
         self.engine = engine if engine is not None else LLMEngine(model_dir, **engine_options)
-        self._streams: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Queue]] = {}
+        self._streams: dict[str, ThreadStream] = {}
         self._wake = threading.Event()
         self._stopping = False
         self._error: BaseException | None = None
@@ -45,27 +45,21 @@ class AsyncEngine:
         """Stream outputs until the request finishes; bad input raises before the first output."""
         self._raise_if_dead()
         request_id = request_id or uuid.uuid4().hex
-        queue: asyncio.Queue = asyncio.Queue()
         if request_id in self._streams:
             raise RequestError(f"request id {request_id!r} is already in use")
-        self._streams[request_id] = (asyncio.get_running_loop(), queue)
+        stream = self._streams[request_id] = ThreadStream()
         try:
             self.engine.add_request(prompt, params, request_id)
         except BaseException:
             del self._streams[request_id]
             raise
         self._wake.set()
-        finished = False
         try:
-            while not finished:
-                item = await queue.get()
-                if isinstance(item, BaseException):
-                    raise item
-                finished = item.finished
+            async for item in stream.outputs():
                 yield item
         finally:
             self._streams.pop(request_id, None)
-            if not finished:
+            if not stream.finished:
                 self.abort(request_id)
 
     def abort(self, request_id: str) -> None:
@@ -100,11 +94,7 @@ class AsyncEngine:
     def _deliver(self, request_id: str, item) -> None:
         stream = self._streams.get(request_id)
         if stream is not None:
-            loop, queue = stream
-            try:
-                loop.call_soon_threadsafe(queue.put_nowait, item)
-            except RuntimeError:  # the caller's event loop is closed: nobody is listening
-                pass
+            stream.put(item)
 
     def _fail_all(self, error: EngineDeadError) -> None:
         for request_id in list(self._streams):
