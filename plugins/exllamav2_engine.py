@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 
 from toolsmith.core import hookimpl
-from toolsmith.core.engine.errors import EngineDeadError, ModelLoadError, RequestError
+from toolsmith.core.engine.errors import EngineDeadError, ModelLoadError, RequestError, check_prompt_fits
 from toolsmith.core.engine.outputs import CompletionOutput, EngineMetrics, RequestMetrics, RequestOutput
 from toolsmith.core.engine.sampling import SamplingParams
 from toolsmith.core.engine.thread_stream import ThreadStream
@@ -180,13 +180,7 @@ class ExLlamaV2Engine:
         if request_id in self._ids_in_use:
             raise RequestError(f"request id {request_id!r} is already in use")
         ids = self.tokenizer.encode(prompt) if isinstance(prompt, str) else list(prompt)
-        if not ids:
-            raise RequestError("the prompt is empty; give at least one token")
-        if len(ids) + params.max_tokens > self.max_seq_len:
-            raise RequestError(
-                f"prompt ({len(ids)} tokens) + max_tokens ({params.max_tokens}) exceeds the cache of "
-                f"{self.max_seq_len} tokens; shorten the prompt or lower max_tokens"
-            )
+        check_prompt_fits(ids, params.max_tokens, self.max_seq_len, "the cache")
         completions = [
             _Completion(i, IncrementalDetokenizer(self.tokenizer, params.stop, params.skip_special_tokens))
             for i in range(params.n)

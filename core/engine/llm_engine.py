@@ -14,7 +14,7 @@ import msgspec
 import torch
 
 from .detokenizer import IncrementalDetokenizer
-from .errors import ModelLoadError, RequestError
+from .errors import ModelLoadError, RequestError, check_prompt_fits
 from .kv_manager import KVCacheManager
 from .model import Decoder
 from .model_config import ModelConfig, load_model_config
@@ -113,13 +113,7 @@ class LLMEngine:
             raise RequestError(f"request id {request_id!r} is already in use")
         text = prompt if isinstance(prompt, str) else None
         ids = self.tokenizer.encode(prompt) if isinstance(prompt, str) else self._check_ids(prompt)
-        if not ids:
-            raise RequestError("the prompt is empty; give at least one token")
-        if len(ids) + params.max_tokens > self.max_model_len:
-            raise RequestError(
-                f"prompt ({len(ids)} tokens) + max_tokens ({params.max_tokens}) exceeds the model's context "
-                f"of {self.max_model_len} tokens; shorten the prompt or lower max_tokens"
-            )
+        check_prompt_fits(ids, params.max_tokens, self.max_model_len, "the model's context")
         needed = self.kv.blocks_needed(len(ids) + params.max_tokens)
         if needed > self.kv.pool.num_blocks:
             raise RequestError(
