@@ -15,19 +15,16 @@ import torch.nn.functional as F
 
 from .attention import AttentionBatch, paged_attention, write_kv
 from .errors import ModelLoadError
+from .linear import Linear
 from .model_config import ModelConfig
 
 
 @dataclass
 class Layer:
-    qkv: torch.Tensor
-    qkv_bias: torch.Tensor | None
-    o: torch.Tensor
-    o_bias: torch.Tensor | None
-    gate_up: torch.Tensor
-    gate_up_bias: torch.Tensor | None
-    down: torch.Tensor
-    down_bias: torch.Tensor | None
+    qkv: Linear
+    o: Linear
+    gate_up: Linear
+    down: Linear
     input_norm: torch.Tensor
     post_norm: torch.Tensor
     window: int | None
@@ -44,7 +41,7 @@ class Decoder:
         self.layers = [self._layer(i, take, named) for i in range(config.num_layers)]
         self.norm = take("model.norm.weight")
         # A stored head wins over a tied embedding: EXL2 quantizes the head even for tied models.
-        self.lm_head = take("lm_head.weight") if "lm_head.weight" in named else self.embed
+        self.lm_head = Linear(take("lm_head.weight") if "lm_head.weight" in named else self.embed)
         self.inv_freq = rope_inv_freq(config).to(self.device)
         self.q_size = config.num_heads * config.head_dim
         self.kv_size = config.num_kv_heads * config.head_dim
@@ -55,14 +52,13 @@ class Decoder:
         opt = lambda *names: cat(*names) if p + names[0] in named else None  # noqa: E731
         cfg = self.config
         return Layer(
-            qkv_bias=opt("self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias"),
-            qkv=cat("self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight"),
-            o_bias=opt("self_attn.o_proj.bias"),
-            o=take(p + "self_attn.o_proj.weight"),
-            gate_up_bias=opt("mlp.gate_proj.bias", "mlp.up_proj.bias"),
-            gate_up=cat("mlp.gate_proj.weight", "mlp.up_proj.weight"),
-            down_bias=opt("mlp.down_proj.bias"),
-            down=take(p + "mlp.down_proj.weight"),
+            qkv=Linear(
+                cat("self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight"),
+                opt("self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias"),
+            ),
+            o=Linear(take(p + "self_attn.o_proj.weight"), opt("self_attn.o_proj.bias")),
+            gate_up=Linear(cat("mlp.gate_proj.weight", "mlp.up_proj.weight"), opt("mlp.gate_proj.bias", "mlp.up_proj.bias")),
+            down=Linear(take(p + "mlp.down_proj.weight"), opt("mlp.down_proj.bias")),
             input_norm=take(p + "input_layernorm.weight"),
             post_norm=take(p + "post_attention_layernorm.weight"),
             window=cfg.sliding_window if cfg.sliding_layers[i] else None,
@@ -85,20 +81,20 @@ class Decoder:
         cos, sin = rope_cos_sin(self.inv_freq, positions, cfg, self.dtype)
         for layer, (k_cache, v_cache) in zip(self.layers, kv_caches):
             h = rms_norm(x, layer.input_norm, eps)
-            qkv = F.linear(h, layer.qkv, layer.qkv_bias)
+            qkv = layer.qkv(h)
             qk = apply_rope(qkv[:, : self.q_size + self.kv_size].view(-1, heads, cfg.head_dim), cos, sin)
             q, k = qk[:, : cfg.num_heads], qk[:, cfg.num_heads :]
             v = qkv[:, self.q_size + self.kv_size :].view(-1, cfg.num_kv_heads, cfg.head_dim)
             write_kv(k_cache, v_cache, k, v, batch.slot_mapping)
             attn = paged_attention(q, k_cache, v_cache, batch, layer.window)
-            x = x + F.linear(attn, layer.o, layer.o_bias)
+            x = x + layer.o(attn)
             h = rms_norm(x, layer.post_norm, eps)
-            gate, up = F.linear(h, layer.gate_up, layer.gate_up_bias).chunk(2, dim=-1)
-            x = x + F.linear(F.silu(gate) * up, layer.down, layer.down_bias)
+            gate, up = layer.gate_up(h).chunk(2, dim=-1)
+            x = x + layer.down(F.silu(gate) * up)
         if logits_rows.numel() == 0:
             return x.new_empty((0, cfg.vocab_size), dtype=torch.float32)
         x = rms_norm(x[logits_rows], self.norm, eps)
-        return F.linear(x, self.lm_head).float()
+        return self.lm_head(x).float()
 
 
 def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
