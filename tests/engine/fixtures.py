@@ -9,9 +9,14 @@ deterministic, so every run gets the same vocabulary and merges.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+
+# Where the engine tests run the engine and the Hugging Face reference: "cpu" (the default) or
+# "cuda" (`TOOLSMITH_TEST_DEVICE=cuda python -m pytest tests/engine`); the same tests, one device.
+DEVICE = os.environ.get("TOOLSMITH_TEST_DEVICE", "cpu")
 
 BOS_TOKEN = "<s>"
 EOS_TOKEN = "<|im_end|>"

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from fixtures import DEVICE
 from tiny_models import prompt_ids
 
 from toolsmith.core.engine import LLM, AsyncEngine, Engine, EngineDeadError, RequestError, SamplingParams
@@ -20,7 +21,7 @@ async def collect(engine, prompt, params, request_id=None):
 def test_concurrent_streams_match_offline_generation(tiny_model):
     folder, _ = tiny_model("llama-tied")
     prompts = [prompt_ids(4 + 5 * i, seed=100 + i) for i in range(4)]
-    engine = AsyncEngine(folder, dtype="float32", block_size=4)
+    engine = AsyncEngine(folder, dtype="float32", device=DEVICE, block_size=4)
     try:
 
         async def main():
@@ -29,7 +30,7 @@ def test_concurrent_streams_match_offline_generation(tiny_model):
         streams = asyncio.run(main())
     finally:
         engine.shutdown()
-    expected = LLM(folder, dtype="float32").generate(prompts, GREEDY)
+    expected = LLM(folder, dtype="float32", device=DEVICE).generate(prompts, GREEDY)
     for stream, want in zip(streams, expected):
         assert stream[-1].finished and stream[-1].token_ids == want.token_ids
         assert all(not out.finished for out in stream[:-1])
@@ -40,7 +41,7 @@ def test_concurrent_streams_match_offline_generation(tiny_model):
 
 def test_leaving_a_stream_aborts_the_request_and_frees_its_blocks(tiny_model):
     folder, _ = tiny_model("llama-tied")
-    engine = AsyncEngine(folder, dtype="float32", block_size=4)
+    engine = AsyncEngine(folder, dtype="float32", device=DEVICE, block_size=4)
     endless = SamplingParams(temperature=0, max_tokens=400, ignore_eos=True)
     try:
 
@@ -73,7 +74,7 @@ def test_leaving_a_stream_aborts_the_request_and_frees_its_blocks(tiny_model):
 
 def test_bad_input_raises_in_the_caller_and_shutdown_ends_streams(tiny_model):
     folder, _ = tiny_model("llama-tied")
-    engine = AsyncEngine(folder, dtype="float32")
+    engine = AsyncEngine(folder, dtype="float32", device=DEVICE)
 
     async def main():
         with pytest.raises(RequestError, match="prompt is empty"):

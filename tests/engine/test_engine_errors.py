@@ -7,6 +7,7 @@ import shutil
 import pytest
 import tiny_models
 import torch
+from fixtures import DEVICE
 from tiny_models import prompt_ids
 
 from toolsmith.core.engine import LLM, LLMEngine, ModelLoadError, RequestError, SamplingError, SamplingParams
@@ -16,7 +17,7 @@ from toolsmith.core.errors import ToolsmithError
 @pytest.fixture
 def engine(tiny_model):
     folder, _ = tiny_model("llama-tied")
-    return LLMEngine(folder, dtype="float32", block_size=4, kv_cache_tokens=256)
+    return LLMEngine(folder, dtype="float32", device=DEVICE, block_size=4, kv_cache_tokens=256)
 
 
 @pytest.mark.parametrize(
@@ -46,7 +47,7 @@ def test_bad_requests_are_rejected_and_the_engine_keeps_serving(tiny_model, engi
     while engine.has_unfinished():
         outputs += engine.step()
     assert [o.request_id for o in outputs if o.finished] == ["good"]
-    assert outputs[-1].token_ids == LLM(folder, dtype="float32").generate([ids], good)[0].token_ids
+    assert outputs[-1].token_ids == LLM(folder, dtype="float32", device=DEVICE).generate([ids], good)[0].token_ids
     assert engine.kv.pool.num_free == engine.kv.pool.num_blocks
 
 
@@ -139,7 +140,7 @@ def test_sharded_weights_load_through_the_index(tiny_model, tmp_path):
     assert (sharded / "model.safetensors.index.json").is_file()
     ids = prompt_ids(10, seed=80)
     params = SamplingParams(temperature=0, max_tokens=5, ignore_eos=True)
-    assert LLM(sharded, dtype="float32").generate([ids], params)[0].token_ids == LLM(folder, dtype="float32").generate([ids], params)[0].token_ids
+    assert LLM(sharded, dtype="float32", device=DEVICE).generate([ids], params)[0].token_ids == LLM(folder, dtype="float32", device=DEVICE).generate([ids], params)[0].token_ids
     shard = json.loads((sharded / "model.safetensors.index.json").read_text())["weight_map"]["model.norm.weight"]
     (sharded / shard).unlink()
     with pytest.raises(ModelLoadError, match=f"shards listed in model.safetensors.index.json are missing: {shard}"):
@@ -150,7 +151,7 @@ def test_bfloat16_engine_runs_and_stays_close_to_float32(tiny_model):
     folder, _ = tiny_model("llama-tied")
     ids = prompt_ids(12, seed=90)
     params = SamplingParams(temperature=0, max_tokens=1, logprobs=0)
-    [low] = LLM(folder, dtype="bfloat16").generate([ids], params)
-    [full] = LLM(folder, dtype="float32").generate([ids], params)
+    [low] = LLM(folder, dtype="bfloat16", device=DEVICE).generate([ids], params)
+    [full] = LLM(folder, dtype="float32", device=DEVICE).generate([ids], params)
     assert low.logprobs[0].logprob == pytest.approx(full.logprobs[0].logprob, abs=0.1)
     assert torch.isfinite(torch.tensor(low.logprobs[0].logprob))

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 import torch
+from fixtures import DEVICE
 from tiny_models import prompt_ids
 
 from toolsmith.core.config import Config, EngineConfig
@@ -73,7 +74,7 @@ def bridge(tiny_model):
     engines = []
 
     def make(**generator_options):
-        native = LLMEngine(folder, dtype="float32", block_size=4)
+        native = LLMEngine(folder, dtype="float32", device=DEVICE, block_size=4)
         engine = ExLlamaV2Engine(NativeJobGenerator(native, **generator_options), new_job, native.tokenizer, 256)
         engines.append(engine)
         return engine
@@ -97,7 +98,7 @@ def test_streams_carry_the_generators_tokens_and_text(bridge, tiny_model):
         return await asyncio.gather(*(collect(engine, p, params) for p in prompts))
 
     streams = asyncio.run(main())
-    expected = LLM(tiny_model("llama-tied")[0], dtype="float32").generate(prompts, SamplingParams(temperature=0, max_tokens=9, ignore_eos=True))
+    expected = LLM(tiny_model("llama-tied")[0], dtype="float32", device=DEVICE).generate(prompts, SamplingParams(temperature=0, max_tokens=9, ignore_eos=True))
     for stream, want in zip(streams, expected):
         final = stream[-1]
         assert final.finished and all(not out.finished for out in stream[:-1])
@@ -110,7 +111,7 @@ def test_streams_carry_the_generators_tokens_and_text(bridge, tiny_model):
 def test_stop_string_ends_the_job(bridge, tiny_model):
     engine = bridge()
     ids = prompt_ids(7, seed=31)
-    [free] = LLM(tiny_model("llama-tied")[0], dtype="float32").generate([ids], SamplingParams(temperature=0, max_tokens=12, ignore_eos=True))
+    [free] = LLM(tiny_model("llama-tied")[0], dtype="float32", device=DEVICE).generate([ids], SamplingParams(temperature=0, max_tokens=12, ignore_eos=True))
     stop = free.text[len(free.text) // 2 :][:2]
     assert stop.strip(), "the fixture must produce visible text"
     outputs = asyncio.run(collect(engine, ids, SamplingParams(temperature=0, max_tokens=12, ignore_eos=True, stop=[stop])))

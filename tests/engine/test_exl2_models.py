@@ -9,6 +9,7 @@ import shutil
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
+from fixtures import DEVICE
 from test_model_logits import engine_logits, hf_greedy
 from tiny_models import hf_logits, prompt_ids
 
@@ -41,22 +42,23 @@ def exl2_model(tiny_model, tmp_path_factory):
 
 
 def with_weights(hf, folder):
-    """A copy of the HF model with the weights our reader dequantizes, head untied from the embedding."""
-    model = copy.deepcopy(hf)
+    """A copy of the HF model with the weights our reader dequantizes, head untied from the embedding;
+    built on the CPU, then put on the test device beside `hf`."""
+    model = copy.deepcopy(hf).cpu()
     tensors = {name: t.float() for name, t in iter_exl2(folder, load_model_config(folder), torch.float32)}
     model.lm_head.weight = torch.nn.Parameter(tensors.pop("lm_head.weight"))  # EXL2 stores a quantized head
     model.config.tie_word_embeddings = False
     model.load_state_dict(tensors, strict=False)
     loaded = dict(model.state_dict())
     assert all(torch.equal(loaded[name], t) for name, t in tensors.items())
-    return model
+    return model.to(hf.device)
 
 
 @pytest.mark.parametrize("mode", ["dequantize", "packed"])
 @pytest.mark.parametrize("variant", sorted(QUANTIZED))
 def test_logits_equal_hf_with_dequantized_weights(exl2_model, variant, mode):
     folder, hf = exl2_model(variant)
-    engine = LLMEngine(folder, dtype="float32", block_size=4, exl2_weights=mode)
+    engine = LLMEngine(folder, dtype="float32", device=DEVICE, block_size=4, exl2_weights=mode)
     ids = prompt_ids(29)
     torch.testing.assert_close(engine_logits(engine, ids, chunk=len(ids)), hf_logits(hf, ids), atol=1e-4, rtol=1e-4)
 
@@ -65,7 +67,7 @@ def test_logits_equal_hf_with_dequantized_weights(exl2_model, variant, mode):
 def test_greedy_generation_matches_hf(exl2_model, mode):
     folder, hf = exl2_model("qwen2-bias")
     ids = prompt_ids(11, seed=4)
-    [out] = LLM(folder, dtype="float32", block_size=3, exl2_weights=mode).generate(
+    [out] = LLM(folder, dtype="float32", device=DEVICE, block_size=3, exl2_weights=mode).generate(
         [ids], SamplingParams(temperature=0, max_tokens=20, ignore_eos=True)
     )
     assert out.token_ids == hf_greedy(hf, ids, 20)
@@ -76,8 +78,8 @@ def test_eight_bit_model_stays_close_to_the_original(tiny_model, exl2_model, tmp
     quantize_model(src, tmp_path / "q8", bits=8, head_bits=8)
     ids = prompt_ids(20, seed=5)
     original = hf_logits(hf, ids)
-    q8 = engine_logits(LLMEngine(tmp_path / "q8", dtype="float32"), ids, len(ids))
-    q4 = engine_logits(LLMEngine(exl2_model("llama-tied")[0], dtype="float32"), ids, len(ids))
+    q8 = engine_logits(LLMEngine(tmp_path / "q8", dtype="float32", device=DEVICE), ids, len(ids))
+    q4 = engine_logits(LLMEngine(exl2_model("llama-tied")[0], dtype="float32", device=DEVICE), ids, len(ids))
     q8_error, q4_error = (q8 - original).abs().mean(), (q4 - original).abs().mean()
     assert q8_error < 0.01 * original.abs().mean() and q8_error < q4_error / 8  # each bit halves the error
     assert torch.equal(q8.argmax(-1), original.argmax(-1))
@@ -157,7 +159,7 @@ def test_damaged_folders_name_the_tensor_and_the_problem(exl2_model, tmp_path, b
     change, message = BREAKAGES[breakage]
     rewrite(folder, change)
     with pytest.raises(Exl2Error, match=re.escape(message)):
-        LLMEngine(folder, dtype="float32")
+        LLMEngine(folder, dtype="float32", device=DEVICE)
 
 
 def test_truncated_file_names_the_tensor(exl2_model, tmp_path):

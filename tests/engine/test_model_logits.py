@@ -3,6 +3,7 @@
 import pytest
 import tiny_models
 import torch
+from fixtures import DEVICE
 from tiny_models import hf_logits, prompt_ids
 
 from toolsmith.core.engine import LLM, LLMEngine, SamplingParams
@@ -19,7 +20,7 @@ def engine_logits(engine: LLMEngine, ids: list[int], chunk: int) -> torch.Tensor
         n = min(chunk, len(ids) - req.num_computed_tokens)
         assert engine.kv.allocate_slots(req, n)
         flat = engine.runner.prepare([(req, n)], engine.kv)
-        every_row = torch.arange(n)
+        every_row = torch.arange(n, device=engine.device)
         rows.append(engine.model.forward(flat.input_ids, flat.positions, flat.attention, engine.runner.kv_caches, every_row))
         req.num_computed_tokens += n
     engine.kv.free(req)
@@ -29,7 +30,7 @@ def engine_logits(engine: LLMEngine, ids: list[int], chunk: int) -> torch.Tensor
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_prefill_logits_match_transformers(tiny_model, variant):
     folder, hf = tiny_model(variant)
-    engine = LLMEngine(folder, dtype="float32", block_size=4)
+    engine = LLMEngine(folder, dtype="float32", device=DEVICE, block_size=4)
     ids = prompt_ids(45)  # longer than the sliding window and the llama3 original context
     expected = hf_logits(hf, ids)
     torch.testing.assert_close(engine_logits(engine, ids, chunk=len(ids)), expected, atol=1e-4, rtol=1e-4)
@@ -39,7 +40,7 @@ def test_prefill_logits_match_transformers(tiny_model, variant):
 @pytest.mark.parametrize("variant", ["llama-tied", "mistral-sliding"])
 def test_chunked_prefill_equals_one_shot(tiny_model, variant, chunk):
     folder, hf = tiny_model(variant)
-    engine = LLMEngine(folder, dtype="float32", block_size=3)
+    engine = LLMEngine(folder, dtype="float32", device=DEVICE, block_size=3)
     ids = prompt_ids(30, seed=2)
     one_shot = engine_logits(engine, ids, chunk=len(ids))
     torch.testing.assert_close(engine_logits(engine, ids, chunk=chunk), one_shot, atol=1e-5, rtol=1e-5)
@@ -49,8 +50,8 @@ def test_chunked_prefill_equals_one_shot(tiny_model, variant, chunk):
 def hf_greedy(model, ids: list[int], new_tokens: int) -> list[int]:
     with torch.no_grad():
         out = model.generate(
-            torch.tensor([ids]),
-            attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+            torch.tensor([ids], device=model.device),
+            attention_mask=torch.ones(1, len(ids), dtype=torch.long, device=model.device),
             do_sample=False,
             max_new_tokens=new_tokens,
             min_new_tokens=new_tokens,
@@ -65,7 +66,7 @@ def hf_greedy(model, ids: list[int], new_tokens: int) -> list[int]:
 )
 def test_greedy_generation_matches_transformers_generate(tiny_model, variant, block_size):
     folder, hf = tiny_model(variant)
-    llm = LLM(folder, dtype="float32", block_size=block_size)
+    llm = LLM(folder, dtype="float32", device=DEVICE, block_size=block_size)
     ids = prompt_ids(13, seed=3)
     params = SamplingParams(temperature=0, max_tokens=24, ignore_eos=True)
     [out] = llm.generate([ids], params)

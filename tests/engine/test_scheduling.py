@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from fixtures import DEVICE
 from tiny_models import hf_logits, prompt_ids
 
 from toolsmith.core.engine import LLM, LLMEngine, SamplingParams
@@ -25,7 +26,7 @@ def run_to_end(engine: LLMEngine, arrivals: dict[int, list[tuple[str, list[int],
 
 
 def solo(folder, ids, params, **options):
-    return LLM(folder, dtype="float32", **options).generate([ids], params)[0]
+    return LLM(folder, dtype="float32", device=DEVICE, **options).generate([ids], params)[0]
 
 
 def assert_same_output(got, want):
@@ -46,7 +47,7 @@ def test_staggered_mixed_batch_equals_solo_runs(tiny_model):
         ("d", prompt_ids(17, seed=13), seeded),
         ("e", prompt_ids(9, seed=14), GREEDY),
     ]
-    engine = LLMEngine(folder, dtype="float32", block_size=3, max_num_batched_tokens=8, max_num_seqs=4)
+    engine = LLMEngine(folder, dtype="float32", device=DEVICE, block_size=3, max_num_batched_tokens=8, max_num_seqs=4)
     arrivals = {0: requests[:2], 1: requests[2:3], 4: requests[3:4], 6: requests[4:]}
     batched = run_to_end(engine, arrivals)
     for rid, ids, params in requests:
@@ -57,7 +58,7 @@ def test_prefix_cache_hit_gives_identical_output(tiny_model):
     folder, _ = tiny_model("qwen2-bias")
     shared = prompt_ids(20, seed=20)
     first, second = shared + prompt_ids(3, seed=21), shared + prompt_ids(5, seed=22)
-    llm = LLM(folder, dtype="float32", block_size=4)
+    llm = LLM(folder, dtype="float32", device=DEVICE, block_size=4)
     llm.generate([first], GREEDY)
     [hit] = llm.generate([second], GREEDY)
     assert hit.metrics.num_cached_tokens == 20  # the five full blocks of the shared prefix
@@ -67,7 +68,7 @@ def test_prefix_cache_hit_gives_identical_output(tiny_model):
 
 def test_identical_prompt_recomputes_at_least_its_last_token(tiny_model):
     folder, _ = tiny_model("llama-tied")
-    llm = LLM(folder, dtype="float32", block_size=4)
+    llm = LLM(folder, dtype="float32", device=DEVICE, block_size=4)
     ids = prompt_ids(16, seed=23)  # exactly four blocks
     [cold] = llm.generate([ids], GREEDY)
     [warm] = llm.generate([ids], GREEDY)
@@ -80,8 +81,8 @@ def test_preemption_under_a_tiny_pool_gives_identical_outputs(tiny_model, temper
     folder, _ = tiny_model("llama-tied")
     params = SamplingParams(temperature=temperature, seed=3, max_tokens=20, ignore_eos=True, logprobs=0)
     requests = [(f"r{i}", prompt_ids(6 + 3 * i, seed=30 + i), params) for i in range(4)]
-    tight = LLMEngine(folder, dtype="float32", block_size=2, kv_cache_tokens=48, max_num_seqs=4)
-    roomy = LLMEngine(folder, dtype="float32", block_size=2, max_num_seqs=4)
+    tight = LLMEngine(folder, dtype="float32", device=DEVICE, block_size=2, kv_cache_tokens=48, max_num_seqs=4)
+    roomy = LLMEngine(folder, dtype="float32", device=DEVICE, block_size=2, max_num_seqs=4)
     got, want = run_to_end(tight, {0: list(requests)}), run_to_end(roomy, {0: list(requests)})
     assert tight.metrics().num_preemptions > 0
     assert roomy.metrics().num_preemptions == 0
@@ -92,7 +93,7 @@ def test_preemption_under_a_tiny_pool_gives_identical_outputs(tiny_model, temper
 def test_logprobs_are_those_of_the_model(tiny_model):
     folder, hf = tiny_model("llama3-rope-bias")
     ids = prompt_ids(11, seed=40)
-    [out] = LLM(folder, dtype="float32").generate([ids], SamplingParams(temperature=0, max_tokens=6, logprobs=3))
+    [out] = LLM(folder, dtype="float32", device=DEVICE).generate([ids], SamplingParams(temperature=0, max_tokens=6, logprobs=3))
     reference = torch.log_softmax(hf_logits(hf, ids + out.token_ids), dim=-1)
     for i, (token, lp) in enumerate(zip(out.token_ids, out.logprobs)):
         row = reference[len(ids) - 1 + i]
@@ -103,7 +104,7 @@ def test_logprobs_are_those_of_the_model(tiny_model):
 
 def test_n_completions_share_the_prompt_blocks(tiny_model):
     folder, _ = tiny_model("llama-tied")
-    llm = LLM(folder, dtype="float32", block_size=4)
+    llm = LLM(folder, dtype="float32", device=DEVICE, block_size=4)
     ids = prompt_ids(21, seed=50)
     [out] = llm.generate([ids], SamplingParams(n=3, temperature=1.0, seed=5, max_tokens=8, ignore_eos=True))
     assert [c.index for c in out.outputs] == [0, 1, 2]
@@ -118,7 +119,7 @@ def test_n_completions_share_the_prompt_blocks(tiny_model):
 
 def test_stop_token_ids_and_stop_strings_end_generation(tiny_model):
     folder, _ = tiny_model("llama-tied")
-    llm = LLM(folder, dtype="float32")
+    llm = LLM(folder, dtype="float32", device=DEVICE)
     prompt = "The quick brown fox"
     params = dict(temperature=0, max_tokens=30, ignore_eos=True)
     [full] = llm.generate([prompt], SamplingParams(**params))
@@ -135,7 +136,7 @@ def test_stop_token_ids_and_stop_strings_end_generation(tiny_model):
 
 def test_eos_ends_generation_only_after_min_tokens(tiny_model):
     folder, _ = tiny_model("llama-tied")
-    llm = LLM(folder, dtype="float32")
+    llm = LLM(folder, dtype="float32", device=DEVICE)
     ids = prompt_ids(8, seed=60)
     [free] = llm.generate([ids], SamplingParams(temperature=0, max_tokens=10, ignore_eos=True))
     eos = free.token_ids[3]  # pretend the model's 4th greedy token is its EOS
@@ -149,6 +150,6 @@ def test_eos_ends_generation_only_after_min_tokens(tiny_model):
 
 def test_outputs_report_time_to_first_token(tiny_model):
     folder, _ = tiny_model("llama-tied")
-    [out] = LLM(folder, dtype="float32").generate(["hello"], SamplingParams(max_tokens=3, seed=1))
+    [out] = LLM(folder, dtype="float32", device=DEVICE).generate(["hello"], SamplingParams(max_tokens=3, seed=1))
     m = out.metrics
     assert 0 < m.time_to_first_token <= m.finished_time - m.arrival_time

@@ -79,5 +79,6 @@ def prompt_ids(n: int, seed: int = 1, vocab: int = VOCAB) -> list[int]:
 
 
 def hf_logits(model, ids: list[int]) -> torch.Tensor:
+    """Logits at every position, on the model's device."""
     with torch.no_grad():
-        return model(torch.tensor([ids])).logits[0]
+        return model(torch.tensor([ids], device=model.device)).logits[0]
