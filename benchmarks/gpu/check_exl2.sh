@@ -10,8 +10,8 @@
 #   pip install --no-index --find-links WHEELS_DIR exllamav2 ninja pandas fastparquet pygments websockets regex
 # The box needs a CUDA build of torch and the CUDA toolkit (nvcc) for the JIT build.
 # The first import of exllamav2 compiles its extension (Hopper only, all cores: a few minutes)
-# into TORCH_EXTENSIONS_DIR; if the 470 s limit below is hit during that build, run the
-# script again: the finished parts of the build are reused.
+# into TORCH_EXTENSIONS_DIR; if the 470 s limit below (EXL2_TIMEOUT_S) is hit during that build,
+# run the script again: the finished parts of the build are reused.
 #
 #   benchmarks/gpu/check_exl2.sh            # from the repository root, with the venv active
 set -euo pipefail
@@ -27,4 +27,4 @@ export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}"   # build for Hopper 
 export MAX_JOBS="${MAX_JOBS:-$(nproc)}"
 export TORCH_EXTENSIONS_DIR="${TORCH_EXTENSIONS_DIR:-$PWD/.cache/torch_extensions}"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-exec timeout 470 "$PYTHON" benchmarks/gpu/check_exl2.py
+exec timeout "${EXL2_TIMEOUT_S:-470}" "$PYTHON" benchmarks/gpu/check_exl2.py
