@@ -6,7 +6,9 @@ import torch
 from toolsmith.core.engine.exl2 import QuantLinear, dequantize, pack_bits, read_linear, unpack_bits
 from toolsmith.core.engine.exl2_writer import _pack_nibbles, plan_groups, quantize_linear
 
-# One block of values v_i = i mod 2^b per width, packed LSB-first (docs/exl2.md, research notes 1.6).
+# One block of values v_i = i mod 2^b per width, packed LSB-first: the words exllamav2's converter writes
+# (pack_columns, exllamav2_ext/cuda/pack_tensor.cu:117-248). test_exl2_reference.py re-derives them from a
+# port of that packer and reads them back through a port of its loader's shuffle + dequant (quant/qdq_*.cuh).
 GOLDEN_WORDS = {
     2: [0xE4E4E4E4],
     3: [0x88FAC688, 0xC688FAC6, 0xFAC688FA],
