@@ -1,10 +1,12 @@
 """Paged attention over a flat token batch.
 
-The batch holds decode rows first (one new token per sequence), then prefill
-chunks. Decode rows are attended in one padded SDPA call; each prefill chunk gets
-its own call with a bottom-right-aligned causal mask (query i of a chunk sees
-every cached token plus the chunk's tokens up to i; torch's `is_causal` aligns
-top-left, which is only right when the chunk is the whole context).
+The batch holds decode rows first (one new token per sequence, longest context
+first), then prefill chunks. Decode rows are attended in a few padded SDPA calls,
+one per group of similar context lengths; each prefill chunk gets its own call
+with a bottom-right-aligned causal mask (query i of a chunk sees every cached
+token plus the chunk's tokens up to i; torch's `is_causal` aligns top-left, which
+is only right when the chunk is the whole context). A chunk that is its whole
+context attends over its own fresh K/V, with no gather from the cache.
 
 KV cache layout per layer: `[num_blocks, block_size, kv_heads, head_dim]`, so a
 token's slot is `block_id * block_size + offset` in the flat view and a
@@ -24,6 +26,10 @@ except ImportError:
 
 @dataclass
 class DecodeRows:
+    """Decode rows [start, end) of the flat batch, their contexts padded to one width."""
+
+    start: int
+    end: int
     block_tables: torch.Tensor  # [B, max_blocks] long
     ctx_lens: list[int]
     mask: torch.Tensor | None  # [B, 1, 1, L] bool, None when B == 1
@@ -43,7 +49,7 @@ class PrefillChunk:
 @dataclass
 class AttentionBatch:
     slot_mapping: torch.Tensor  # [T] long
-    decode: DecodeRows | None
+    decode: list[DecodeRows]  # groups of similar context lengths
     prefills: list[PrefillChunk]
     flash: dict | None = None  # varlen arguments when the flash-attn kernel is used
 
@@ -81,17 +87,21 @@ def gather_blocks(cache: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     return F.embedding(table, cache.view(cache.shape[0], -1))
 
 
-def paged_attention(
-    q: torch.Tensor, k_cache: torch.Tensor, v_cache: torch.Tensor, batch: AttentionBatch, window: int | None
-) -> torch.Tensor:
-    """q: [T, heads, head_dim] (K/V already written) -> [T, heads * head_dim]."""
+def paged_attention(q, k, v, k_cache, v_cache, batch: AttentionBatch, window: int | None) -> torch.Tensor:
+    """q: [T, heads, head_dim], k/v: this step's [T, kv_heads, head_dim], already in the cache.
+
+    Returns [T, heads * head_dim].
+    """
     if batch.flash is not None:
         return _flash(q, k_cache, v_cache, batch.flash, window)
-    parts = []
-    if batch.decode is not None:
-        parts.append(_decode(q[: len(batch.decode.ctx_lens)], k_cache, v_cache, batch.decode, window))
+    parts = [_decode(q[rows.start : rows.end], k_cache, v_cache, rows, window) for rows in batch.decode]
     for chunk in batch.prefills:
-        parts.append(_prefill(q[chunk.start : chunk.end], k_cache, v_cache, chunk, window))
+        span = slice(chunk.start, chunk.end)
+        if chunk.mask is None:  # the chunk is its whole context: its own K/V are all there is
+            kv = k[span], v[span]
+        else:
+            kv = _context(k_cache, chunk), _context(v_cache, chunk)
+        parts.append(_prefill(q[span], *kv, chunk, window))
     return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
@@ -115,11 +125,14 @@ def _decode(q, k_cache, v_cache, rows: DecodeRows, window):
     return out.reshape(batch, heads * dim)
 
 
-def _prefill(q, k_cache, v_cache, chunk: PrefillChunk, window):
+def _context(cache: torch.Tensor, chunk: PrefillChunk) -> torch.Tensor:
+    """A prefill chunk's whole context from the cache: [ctx_len, kv_heads, head_dim]."""
+    return gather_blocks(cache, chunk.block_table).view(-1, *cache.shape[2:])[: chunk.ctx_len]
+
+
+def _prefill(q, k, v, chunk: PrefillChunk, window):
     q_len, heads, dim = q.shape
-    kv_heads = k_cache.shape[2]
-    k = gather_blocks(k_cache, chunk.block_table).view(-1, kv_heads, dim)[: chunk.ctx_len]
-    v = gather_blocks(v_cache, chunk.block_table).view(-1, kv_heads, dim)[: chunk.ctx_len]
+    kv_heads = k.shape[1]
     mask = chunk.window_mask if window else chunk.mask
     out = F.scaled_dot_product_attention(
         q.transpose(0, 1)[None],

@@ -86,7 +86,7 @@ class Decoder:
             q, k = qk[:, : cfg.num_heads], qk[:, cfg.num_heads :]
             v = qkv[:, self.q_size + self.kv_size :].view(-1, cfg.num_kv_heads, cfg.head_dim)
             write_kv(k_cache, v_cache, k, v, batch.slot_mapping)
-            attn = paged_attention(q, k_cache, v_cache, batch, layer.window)
+            attn = paged_attention(q, k, v, k_cache, v_cache, batch, layer.window)
             x = x + layer.o(attn)
             h = rms_norm(x, layer.post_norm, eps)
             gate, up = layer.gate_up(h).chunk(2, dim=-1)

@@ -52,8 +52,9 @@ class ModelRunner:
         return flat.sampling, logits
 
     def prepare(self, items: list[tuple[Request, int]], kv: KVCacheManager) -> FlatBatch:
-        """Flatten the scheduled tokens, decode rows first, and map each to its KV slot."""
-        items = [item for item in items if item[1] == 1] + [item for item in items if item[1] > 1]
+        """Flatten the scheduled tokens, decode rows first (longest context first), and map each to its KV slot."""
+        decode = sorted((item for item in items if item[1] == 1), key=lambda item: -item[0].num_computed_tokens)
+        items = decode + [item for item in items if item[1] > 1]
         ids, positions, slots, rows, sampling, tables = [], [], [], [], [], []
         size = self.block_size
         for req, n in items:
@@ -77,21 +78,14 @@ class ModelRunner:
 
     def _attention_batch(self, items, tables, slots: torch.Tensor) -> AttentionBatch:
         if self.use_flash:
-            return AttentionBatch(slots, None, [], flash=self._flash_args(items, tables))
+            return AttentionBatch(slots, [], [], flash=self._flash_args(items, tables))
         dev = self.device
         num_decode = sum(1 for _, n in items if n == 1)
-        decode = None
-        if num_decode:
-            ctx = [req.num_computed_tokens + 1 for req, _ in items[:num_decode]]
-            width = max(-(-c // self.block_size) for c in ctx)
-            padded = [t + [0] * (width - len(t)) for t in tables[:num_decode]]
-            many = num_decode > 1
-            decode = DecodeRows(
-                block_tables=torch.tensor(padded, device=dev),
-                ctx_lens=ctx,
-                mask=decode_mask(ctx, width * self.block_size, None, dev) if many else None,
-                window_mask=self._window(lambda w: decode_mask(ctx, width * self.block_size, w, dev)) if many else None,
-            )
+        ctx_lens = [req.num_computed_tokens + 1 for req, _ in items[:num_decode]]
+        decode = [
+            self._decode_rows(start, end, ctx_lens[start:end], tables[start:end])
+            for start, end in decode_groups([-(-c // self.block_size) for c in ctx_lens])
+        ]
         prefills, row = [], num_decode
         for (req, n), table in zip(items[num_decode:], tables[num_decode:]):
             ctx = req.num_computed_tokens + n
@@ -109,6 +103,20 @@ class ModelRunner:
             )
             row += n
         return AttentionBatch(slots, decode, prefills)
+
+    def _decode_rows(self, start: int, end: int, ctx: list[int], tables: list[list[int]]) -> DecodeRows:
+        dev = self.device
+        width = -(-ctx[0] // self.block_size)  # the longest context comes first
+        padded = [t + [0] * (width - len(t)) for t in tables]
+        many = end - start > 1
+        return DecodeRows(
+            start=start,
+            end=end,
+            block_tables=torch.tensor(padded, device=dev),
+            ctx_lens=ctx,
+            mask=decode_mask(ctx, width * self.block_size, None, dev) if many else None,
+            window_mask=self._window(lambda w: decode_mask(ctx, width * self.block_size, w, dev)) if many else None,
+        )
 
     def _window(self, build):
         """The sliding-window mask, when some layer has a window (one window size per model)."""
@@ -128,3 +136,19 @@ class ModelRunner:
             "block_table": torch.tensor([t + [0] * (width - len(t)) for t in tables], dtype=torch.int32, device=dev),
         }
 
+
+
+def decode_groups(widths: list[int]) -> list[tuple[int, int]]:
+    """Split decode rows, widest context first, into [start, end) runs padded to one width.
+
+    Padding every row to the longest context makes attention gather and mask the
+    padding too. A new run starts where a row needs at most half of its run's width,
+    so no row is padded to more than twice its context and there are at most
+    log2(longest / shortest) + 1 runs (each one more SDPA call per layer).
+    """
+    groups, start = [], 0
+    for i, width in enumerate(widths):
+        if 2 * width <= widths[start]:
+            groups.append((start, i))
+            start = i
+    return groups + [(start, len(widths))] if widths else []

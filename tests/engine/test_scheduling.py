@@ -6,6 +6,7 @@ from fixtures import DEVICE
 from tiny_models import hf_logits, prompt_ids
 
 from toolsmith.core.engine import LLM, LLMEngine, SamplingParams
+from toolsmith.core.engine.runner import decode_groups
 
 GREEDY = SamplingParams(temperature=0, max_tokens=12, ignore_eos=True, logprobs=0)
 
@@ -153,3 +154,15 @@ def test_outputs_report_time_to_first_token(tiny_model):
     [out] = LLM(folder, dtype="float32", device=DEVICE).generate(["hello"], SamplingParams(max_tokens=3, seed=1))
     m = out.metrics
     assert 0 < m.time_to_first_token <= m.finished_time - m.arrival_time
+
+
+@pytest.mark.parametrize(
+    "widths",
+    [[40, 39, 21, 20, 12, 10, 7, 1], [5, 5, 5], [1], [], [64, 1, 1, 1], [9, 8, 5, 4, 3, 2, 2, 1]],
+)
+def test_decode_rows_are_grouped_so_no_row_is_padded_past_twice_its_context(widths):
+    groups = decode_groups(widths)
+    assert [i for start, end in groups for i in range(start, end)] == list(range(len(widths)))
+    for start, end in groups:
+        assert all(2 * widths[i] > widths[start] for i in range(start, end))
+    assert len(groups) <= (widths[0] // widths[-1]).bit_length() if widths else groups == []
