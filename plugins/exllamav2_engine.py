@@ -63,7 +63,7 @@ def _load(folder: str, max_seq_len: int, max_batch_size: int | None = None):
     """The generator over model and cache, and a factory for its jobs (exllamav2 imported here only)."""
     import torch
     from exllamav2 import ExLlamaV2, ExLlamaV2Cache, ExLlamaV2Config, ExLlamaV2Tokenizer
-    from exllamav2.attn import has_flash_attn_with_paged
+    from exllamav2.attn import has_flash_attn, has_flash_attn_with_paged, has_xformers
     from exllamav2.generator import ExLlamaV2DynamicGenerator, ExLlamaV2DynamicJob, ExLlamaV2Sampler
 
     if max_seq_len % 256:
@@ -71,6 +71,9 @@ def _load(folder: str, max_seq_len: int, max_batch_size: int | None = None):
     config = ExLlamaV2Config(folder)
     config.arch_compat_overrides(quiet=True)
     config.max_seq_len = max_seq_len
+    # exllamav2 0.3.2's SDPA branch drops the causal mask for text (attn.py, `... or causal:` takes
+    # the block-diagonal mask, None without images); its matmul attention is causal.
+    config.no_sdpa = config.no_sdpa or not (has_flash_attn or has_xformers)
     model = ExLlamaV2(config)
     cache = ExLlamaV2Cache(model, max_seq_len=max_seq_len, lazy=True)
     model.load_autosplit(cache, progress=False)
