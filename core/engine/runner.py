@@ -6,6 +6,7 @@ from itertools import accumulate
 import torch
 
 from . import attention
+from .host_memory import keep_freed_buffers
 from .attention import AttentionBatch, DecodeRows, PrefillChunk, causal_mask, decode_mask
 from .kv_manager import KVCacheManager
 from .model import Decoder
@@ -38,6 +39,8 @@ class ModelRunner:
             for _ in range(cfg.num_layers)
         ]
         self.windows = {layer.window for layer in model.layers if layer.window}
+        if self.device.type == "cpu":
+            keep_freed_buffers()
         self.use_flash = (
             attention.flash_attn_varlen_func is not None
             and self.device.type == "cuda"
