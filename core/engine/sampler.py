@@ -86,10 +86,15 @@ def sample(logits: torch.Tensor, samplers: list[SequenceSampler]) -> list[Sample
     greedy = [i for i, s in enumerate(samplers) if s.params.greedy]
     drawn = [i for i, s in enumerate(samplers) if not s.params.greedy]
     if greedy:
-        tokens[greedy] = x[greedy].argmax(dim=-1)
+        tokens[greedy] = _rows(x, greedy).argmax(dim=-1)
     if drawn:
-        tokens[drawn] = _draw(x[drawn], [samplers[i] for i in drawn])
+        tokens[drawn] = _draw(_rows(x, drawn), [samplers[i] for i in drawn])
     return _results(logits, tokens, samplers)
+
+
+def _rows(x: torch.Tensor, rows: list[int]) -> torch.Tensor:
+    """x[rows]; x itself when that is every row (x is already a private copy: no second one)."""
+    return x if len(rows) == x.shape[0] else x[rows]
 
 
 def penalized_logits(logits: torch.Tensor, samplers: list[SequenceSampler]) -> torch.Tensor:

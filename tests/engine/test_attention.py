@@ -1,4 +1,4 @@
-"""Paged decode attention equals plain attention over each sequence's own context."""
+"""Paged attention equals plain attention over each sequence's own context."""
 
 import math
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from fixtures import DEVICE
 
-from toolsmith.core.engine.attention import AttentionBatch, DecodeRows, decode_mask, paged_attention
+from toolsmith.core.engine.attention import AttentionBatch, DecodeRows, PrefillChunk, causal_mask, decode_mask, paged_attention
 
 HEADS, KV_HEADS, DIM, BLOCK = 6, 2, 8, 4
 
@@ -52,3 +52,35 @@ def test_decode_rows_attend_to_their_own_blocks(dtype, tolerance, contexts, wind
         k = k_cache[table].reshape(-1, KV_HEADS, DIM)[:ctx]
         v = v_cache[table].reshape(-1, KV_HEADS, DIM)[:ctx]
         torch.testing.assert_close(got[i].double(), reference(q[i], k, v, window), atol=tolerance, rtol=tolerance)
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(torch.float32, 1e-5), (torch.bfloat16, 3e-2)])
+@pytest.mark.parametrize("cached, new", [(0, 11), (13, 6)])
+@pytest.mark.parametrize("window", [None, 7])
+def test_a_prefill_chunk_attends_causally_to_cache_and_itself(dtype, tolerance, cached, new, window):
+    gen = torch.Generator().manual_seed(cached + new)
+    ctx = cached + new
+    blocks = -(-ctx // BLOCK)
+    k_cache = torch.randn(blocks + 2, BLOCK, KV_HEADS, DIM, generator=gen).to(dtype)
+    v_cache = torch.randn(blocks + 2, BLOCK, KV_HEADS, DIM, generator=gen).to(dtype)
+    table = torch.randperm(blocks + 2, generator=gen)[:blocks]
+    k_all = k_cache[table].reshape(-1, KV_HEADS, DIM)[:ctx]
+    v_all = v_cache[table].reshape(-1, KV_HEADS, DIM)[:ctx]
+    whole = cached == 0
+    chunk = PrefillChunk(
+        start=0,
+        end=new,
+        block_table=table,
+        ctx_len=ctx,
+        mask=None if whole else causal_mask(new, ctx, None, "cpu"),
+        window_mask=causal_mask(new, ctx, window, "cpu") if window else None,
+    )
+    q = torch.randn(new, HEADS, DIM, generator=gen).to(dtype)
+    batch = AttentionBatch(slot_mapping=torch.zeros(0, dtype=torch.long), decode=[], prefills=[chunk])
+    k_new, v_new = k_all[cached:], v_all[cached:]  # this step's K/V, also written to the cache
+    args = (q, k_new, v_new, k_cache, v_cache)
+    got = paged_attention(*(t.to(DEVICE) for t in args), batch, window).cpu()
+    for i in range(new):
+        upto = cached + i + 1
+        want = reference(q[i], k_all[:upto], v_all[:upto], window)
+        torch.testing.assert_close(got[i].double(), want, atol=tolerance, rtol=tolerance)
