@@ -29,6 +29,8 @@ int64 tensors, and fp16 products in torch.float16 (one rounding each, like __hmu
 import pytest
 import torch
 
+from test_exl2_format import GOLDEN_WORDS
+
 from toolsmith.core.engine.exl2 import dequantize, pack_bits, read_linear, unpack_bits
 from toolsmith.core.engine.exl2_writer import HEAD_PLANS, _pack_nibbles, plan_groups, quantize_linear
 
@@ -345,16 +347,8 @@ def exllamav2_reconstruct(parts: dict[str, torch.Tensor], prescale: float = 1.0)
 
 # -- the tests --------------------------------------------------------------------------------
 
-# One block of values v_i = i mod 2^b per width, as exllamav2's packer lays them out (pack_tensor.cu:117-248);
-# each test below re-derives these words from the port of that packer.
-GOLDEN_WORDS = {
-    2: [0xE4E4E4E4],
-    3: [0x88FAC688, 0xC688FAC6, 0xFAC688FA],
-    4: [0x76543210],
-    5: [0x8A418820, 0xC5A92839, 0xCA307B9A, 0x38BDAB49, 0xFFBBCDEB],
-    6: [0x440C2040, 0xA2481C61, 0x3CE34C2C],
-    8: [0x03020100],
-}
+# GOLDEN_WORDS (test_exl2_format.py): one block of values v_i = i mod 2^b per width, as exllamav2's
+# packer lays them out (pack_tensor.cu:117-248); each test below re-derives them from the port of that packer.
 
 
 def _words(words: list[int]) -> torch.Tensor:
