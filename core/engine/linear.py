@@ -8,6 +8,8 @@ Where oneDNN cannot pack a weight (GPU, float16 without CPU support, EXL2 weight
 kept packed), the layer falls back to `F.linear` on the plain weight.
 """
 
+from functools import cache
+
 import torch
 import torch.nn.functional as F
 
@@ -36,15 +38,10 @@ def onednn_pack(weight: torch.Tensor) -> torch.Tensor | None:
     return torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), None)
 
 
-_DTYPES: tuple | None = None
-
-
+@cache
 def _onednn_dtypes() -> tuple:
     """The dtypes oneDNN packs on this CPU and torch build, probed once on a tiny weight."""
-    global _DTYPES
-    if _DTYPES is None:
-        _DTYPES = tuple(dtype for dtype in (torch.float32, torch.bfloat16, torch.float16) if _packs(dtype))
-    return _DTYPES
+    return tuple(dtype for dtype in (torch.float32, torch.bfloat16, torch.float16) if _packs(dtype))
 
 
 def _packs(dtype: torch.dtype) -> bool:

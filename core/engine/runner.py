@@ -6,8 +6,8 @@ from itertools import accumulate
 import torch
 
 from . import attention
-from .host_memory import keep_freed_buffers
 from .attention import AttentionBatch, DecodeRows, PrefillChunk, causal_mask, decode_mask
+from .host_memory import keep_freed_buffers
 from .kv_manager import KVCacheManager
 from .model import Decoder
 from .request import Request
@@ -138,7 +138,6 @@ class ModelRunner:
             "max_seqlen_k": max(k_lens),
             "block_table": torch.tensor([t + [0] * (width - len(t)) for t in tables], dtype=torch.int32, device=dev),
         }
-
 
 
 def decode_groups(widths: list[int]) -> list[tuple[int, int]]:
