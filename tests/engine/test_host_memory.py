@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 # Like model steps over a changing batch: activations of 9 to 18 MiB allocated and freed, then
-# five steps of 12 MiB. Prints the page faults those five steps took.
+# ten steps of 12 MiB. Prints the page faults those ten steps took.
 PROBE = """
 import resource, sys, torch
 from toolsmith.core.engine.host_memory import keep_freed_buffers
@@ -16,7 +16,7 @@ if sys.argv[1] == "engine":
 for mib in range(9, 19):
     torch.empty(mib << 20, dtype=torch.uint8).fill_(1)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(5):
+for _ in range(10):
     torch.empty(12 << 20, dtype=torch.uint8).fill_(1)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
@@ -29,8 +29,11 @@ def page_faults(*args: str) -> int:
 
 def test_freed_buffers_are_reused_instead_of_faulted_back_in():
     pages = (12 << 20) // 4096
-    assert page_faults("default") >= 4 * pages  # glibc maps each one afresh and unmaps it on free
+    # glibc's own choice varies with the heap's layout (1 to 8 of the 10 steps refaulted here),
+    # but it always refaults at least one whole step: the probe sees what tuning removes.
+    assert page_faults("default") >= pages // 2
     assert page_faults("tuned") < pages // 10
+
 
 def test_a_cpu_engine_keeps_freed_buffers(tiny_model):
     folder, _ = tiny_model()
