@@ -37,7 +37,8 @@ from toolsmith.core.errors import ToolsmithError
 from .plan import Change, Plan, Stamp, sha256_file, stamp_of
 
 APPLY, UNDO = "apply.journal", "undo.journal"
-FAULT_ENV = "TOOLSMITH_JOURNAL_FAULT"  # tests: "N" exits the process right after step N
+FAULT_ENV = "TOOLSMITH_JOURNAL_FAULT"  # tests: "N" exits right after step N; "fail:N" fails step N;
+# "rollback:N" exits right before reversing step N
 
 
 class JournalError(ToolsmithError):
@@ -361,7 +362,7 @@ def _run_or_roll_back(journal: Path, header: dict, steps: list[dict]) -> None:
 def _run(journal: Path, header: dict, steps: list[dict]) -> None:
     """Journal every intent durably, do the steps, then commit with the new stamps."""
     numbered = [{"step": n, **s} for n, s in enumerate(steps, 1)]
-    fault = int(os.environ.get(FAULT_ENV, "-1"))
+    fault, fail = _fault(""), _fault("fail")
     with open(journal, "w", encoding="utf-8") as log:
         _append(log, [header, *numbered])
         _maybe_fault(fault, 0)
@@ -370,6 +371,8 @@ def _run(journal: Path, header: dict, steps: list[dict]) -> None:
             if step["op"] != "stage" and unsynced:
                 _syncfs(unsynced)  # staged content is durable before any of it is renamed into place
                 unsynced.clear()
+            if step["step"] == fail:
+                raise OSError(errno.EIO, f"step {fail} failed (simulated by {FAULT_ENV})")
             _do(step)
             if step["op"] == "stage":
                 unsynced.add(os.path.dirname(step["dst"]))
@@ -424,25 +427,36 @@ def _copy_fd(src: int, dst: int) -> None:
 
 
 def _roll_back(journal: Path) -> None:
-    """Reverse, newest first, every step that took effect; safe to repeat.
+    """Reverse, newest first, every step that took effect; safe to interrupt and repeat.
 
-    Steps run strictly one after another, so the steps that took effect are a
-    prefix of the list. Judged on its own, a rename's destination may already be
-    occupied by the original content (a folder replaced by a file), so only the
-    first step without a "done" record is judged from the disk, and only given
-    that every step before it is done.
+    Steps run strictly one after another, so the steps that took effect are the
+    done ones plus, perhaps, the one after them: only that one is judged from the
+    disk, and the verdict is journaled before anything is reversed. Each reversal
+    is journaled as well, so a repeated recovery judges from the disk only the one
+    reversal that may have happened without its record; never a path that a later
+    reversal brought back (a restored file where a folder was made, say).
     """
     entries = _read(journal)
     steps = [e for e in entries if "step" in e]
-    done = {e["done"] for e in entries if "done" in e}
-    taken = 0
-    while taken < len(steps) and (steps[taken]["step"] in done or _took_effect(steps[taken])):
-        taken += 1
-    for step in reversed(steps[:taken]):
-        if _took_effect(step):
-            _reverse(step)
-    _fsync_parents(steps)
+    verdict = next((e["rolling_back"] for e in entries if "rolling_back" in e), None)
+    reversed_ = {e["reversed"] for e in entries if "reversed" in e}
     with open(journal, "a", encoding="utf-8") as log:
+        if verdict is None:
+            done = {e["done"] for e in entries if "done" in e}
+            verdict = 0
+            while verdict < len(steps) and steps[verdict]["step"] in done:
+                verdict += 1
+            if verdict < len(steps) and _took_effect(steps[verdict]):
+                verdict += 1
+            _append(log, [{"rolling_back": verdict}])
+        todo = [s for s in reversed(steps[:verdict]) if s["step"] not in reversed_]
+        for i, step in enumerate(todo):
+            if i > 0 or not _reversed_already(step):
+                _maybe_fault(_fault("rollback"), step["step"])
+                _reverse(step)
+            log.write(json.dumps({"reversed": step["step"]}) + "\n")
+            log.flush()
+        _fsync_parents(steps)
         _append(log, [{"rolled_back": True}])
 
 
@@ -452,12 +466,27 @@ def _took_effect(step: dict) -> bool:
     if op == "stage":
         return os.path.lexists(step["dst"])
     if op == "rename":
-        return os.path.lexists(step["dst"]) and not os.path.lexists(step["src"])
+        return not os.path.lexists(step["src"]) and os.path.lexists(step["dst"])
     if op == "exchange":
         return os.lstat(step["a"]).st_ino == step["ino"]
     if op == "chmod":
         return stat.S_IMODE(os.lstat(step["path"]).st_mode) == step["mode"]
     return os.path.lexists(step["path"])  # mkdir
+
+
+def _reversed_already(step: dict) -> bool:
+    """Whether the reversal of `step` happened, given that it had taken effect and
+    every later step is reversed (the one reversal a crash may have left unrecorded)."""
+    op = step["op"]
+    if op == "stage":
+        return not os.path.lexists(step["dst"])
+    if op == "rename":
+        return not os.path.lexists(step["dst"]) and os.path.lexists(step["src"])
+    if op == "exchange":
+        return os.lstat(step["a"]).st_ino != step["ino"]
+    if op == "chmod":
+        return False  # setting the old mode again is harmless
+    return not os.path.lexists(step["path"])  # mkdir
 
 
 def _reverse(step: dict) -> None:
@@ -542,6 +571,13 @@ def _syncfs(folders: set[str]) -> None:
                 raise OSError(ctypes.get_errno(), f"syncfs {folder}")
         finally:
             os.close(fd)
+
+
+def _fault(kind: str) -> int:
+    """The step number of the test hook's fault of this kind ("" exit after, "fail", "rollback"), else -1."""
+    value = os.environ.get(FAULT_ENV, "")
+    want, _, number = value.rpartition(":")
+    return int(number) if value and want == kind else -1
 
 
 def _maybe_fault(fault: int, step: int) -> None:
