@@ -128,7 +128,11 @@ def _interpreter_trees() -> list[str]:
     return sorted(t for t in trees if not _inside(t, SYSTEM_TREES))
 
 
-def _binds(policy: Policy, overlays: list[Overlay], mode: str) -> list[dict]:
+def _copied(o: Overlay) -> bool:
+    return o.copy or overlay_mode() == "copy"
+
+
+def _binds(policy: Policy, overlays: list[Overlay]) -> list[dict]:
     binds = []
     for tree in SYSTEM_TREES:
         if os.path.islink(tree):
@@ -156,7 +160,7 @@ def _binds(policy: Policy, overlays: list[Overlay], mode: str) -> list[dict]:
         o = targets.get(path)
         if o is None:
             binds.append({"src": path, "dst": path, "write": True})
-        elif mode == "copy":
+        elif _copied(o):
             binds.append({"src": os.path.realpath(o.upper), "dst": path, "write": True, "preview": True})
         else:  # overlay: the real tree, read-only, becomes the lower layer
             binds.append({"src": path, "dst": path, "write": False})
@@ -205,16 +209,15 @@ def _give_to_sandbox_uid(overlays: list[Overlay]) -> None:
             while len(folder) >= len(parent):
                 os.chmod(folder, os.stat(folder).st_mode | stat.S_IXOTH)
                 folder = os.path.dirname(folder)
-            os.chown(top, SANDBOX_UID, SANDBOX_UID)
-            for folder, dirs, files in os.walk(top):
-                for name in dirs + files:
-                    os.chown(os.path.join(folder, name), SANDBOX_UID, SANDBOX_UID, follow_symlinks=False)
+            for path in [top, *(os.path.join(folder, name) for folder, dirs, files in os.walk(top) for name in dirs + files)]:
+                st = os.lstat(path)
+                if (st.st_uid, st.st_gid) != (SANDBOX_UID, SANDBOX_UID):  # a chown would move the copy's ctime
+                    os.chown(path, SANDBOX_UID, SANDBOX_UID, follow_symlinks=False)
 
 
 def _child_config(argv: list[str], policy: Policy, overlays: list[Overlay], probe: bool) -> dict:
     simulated = [s.strip() for s in os.environ.get(SIMULATE_ENV, "").split(",") if s.strip()]
-    mode = overlay_mode() if overlays else "overlay"
-    binds = _binds(policy, overlays, mode)
+    binds = _binds(policy, overlays)
     roots = _visible_roots(binds)
     path = _sandbox_path(policy, roots)
     command, extra = _resolve_command(argv[0], path, roots)
@@ -232,7 +235,7 @@ def _child_config(argv: list[str], policy: Policy, overlays: list[Overlay], prob
         "cwd": cwd,
         "binds": binds,
         "overlays": [{"target": _real(o.target, "overlay target"), "upper": os.path.realpath(o.upper),
-                      "work": os.path.realpath(o.work)} for o in overlays] if mode == "overlay" else [],
+                      "work": os.path.realpath(o.work)} for o in overlays if not _copied(o)],
         "drop_to": SANDBOX_UID if os.geteuid() == 0 else None,
         "network": policy.network,
         "memory_mb": policy.memory_mb,

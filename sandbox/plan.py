@@ -104,15 +104,18 @@ class _Entry(msgspec.Struct, array_like=True):
 # ---------------------------------------------------------------- copy mode
 
 
-def prepare_copy(target: str, upper: str, snapshot: str) -> None:
+def prepare_copy(target: str, upper: str, snapshot: str, owner: tuple[int, int] | None = None) -> None:
     """Fill `upper` with a full copy of `target` and record what each copy looks like.
 
     Comparing a copy's stat (ctime included, which nobody can set back) with this
     record later tells exactly which files the tool touched, without reading any.
+    `owner` (uid, gid): who the copies belong to (root previewing for the sandbox's uid).
     """
     entries: list[_Entry] = []
     Path(upper).mkdir(parents=True, exist_ok=True)
     shutil.copystat(target, upper)
+    if owner:
+        os.chown(upper, *owner)
     for rel, st in _walk(target):
         src, dst = os.path.join(target, rel), os.path.join(upper, rel)
         kind = _type_of(st.st_mode)
@@ -126,6 +129,10 @@ def prepare_copy(target: str, upper: str, snapshot: str) -> None:
                 os.symlink(os.readlink(src), dst)
             else:
                 shutil.copy2(src, dst)
+            if owner:
+                os.chown(dst, *owner, follow_symlinks=False)
+                if kind == "dir":
+                    os.chmod(dst, stat.S_IMODE(st.st_mode))  # a chown drops a folder's setgid bit
         except OSError as e:
             raise PlanError(f"cannot copy {src} for the preview ({e.strerror}); fix its permissions or free some disk space") from e
         cst = os.lstat(dst)

@@ -35,10 +35,13 @@ class Overlay:
     Overlay mode: changes land in ``upper`` (overlayfs upperdir, mounted with
     ``userxattr``: deletions are 0:0 character devices, replaced directories carry
     ``user.overlay.opaque``); ``work`` is the overlayfs workdir on the same filesystem.
-    Copy mode (no overlayfs): ``upper`` already holds a full copy of ``target`` and is
-    bind-mounted over it. ``launcher.overlay_mode()`` says which one this system uses.
+    Copy mode (no overlayfs, or ``copy=True``): ``upper`` already holds a full copy of
+    ``target`` and is bind-mounted over it. ``launcher.overlay_mode()`` says which one
+    this system uses; ``copy=True`` asks for copy mode whatever it says (a tree holding
+    files of other owners cannot be copied up by overlayfs).
     """
 
     target: str
     upper: str
     work: str
+    copy: bool = False

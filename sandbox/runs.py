@@ -191,24 +191,42 @@ def list_runs(limit: int | None = None) -> list[RunSummary]:
 
 def _prepare_layers(roots: list[str], run_dir: Path) -> tuple[list[Layer], list[Overlay]]:
     """One layer per write root: an empty overlay upper, or in copy mode a full copy."""
-    from .launcher import overlay_mode
+    from .launcher import SANDBOX_UID, overlay_mode
     from .policy import Overlay
 
-    mode = overlay_mode()
+    ids = (SANDBOX_UID, SANDBOX_UID) if os.geteuid() == 0 else (os.getuid(), os.getgid())
     layers, overlays = [], []
     for i, target in enumerate(roots):
+        mode = overlay_mode()
+        if mode == "overlay" and _foreign_owner(target, ids):
+            mode = "copy"
         layer_dir = run_dir / "layers" / str(i)
         upper, work = layer_dir / "upper", layer_dir / "work"
         work.mkdir(parents=True)
         snapshot = None
         if mode == "copy":  # the record stays outside every folder the sandbox is given
             snapshot = str(run_dir / "layers" / f"{i}.snapshot")
-            prepare_copy(target, str(upper), snapshot)
+            prepare_copy(target, str(upper), snapshot, owner=ids if os.geteuid() == 0 else None)
         else:
             upper.mkdir()
         layers.append(Layer(target=target, upper=str(upper), mode=mode, snapshot=snapshot))
-        overlays.append(Overlay(target=target, upper=str(upper), work=str(work)))
+        overlays.append(Overlay(target=target, upper=str(upper), work=str(work), copy=mode == "copy"))
     return layers, overlays
+
+
+def _foreign_owner(target: str, ids: tuple[int, int]) -> bool:
+    """Whether anything in `target` belongs to another uid or gid than the sandbox's:
+    overlayfs cannot copy such an entry up (EOVERFLOW, the user namespace maps only
+    the sandbox's own ids), so that tree is previewed as a copy the sandbox owns."""
+    st = os.lstat(target)
+    if (st.st_uid, st.st_gid) != ids:
+        return True
+    for folder, dirs, files in os.walk(target):
+        for name in dirs + files:
+            st = os.lstat(os.path.join(folder, name))
+            if (st.st_uid, st.st_gid) != ids:
+                return True
+    return False
 
 
 def _write_roots(write_paths: list[str]) -> list[str]:
