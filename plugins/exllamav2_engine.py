@@ -179,6 +179,8 @@ class ExLlamaV2Engine:
         params.validate()
         if params.logprobs is not None:
             raise RequestError("the exllamav2 backend does not return logprobs; use the native backend for them")
+        if params.constraint is not None or params.logit_bias:
+            raise RequestError("the exllamav2 backend has no grammar-constrained decoding or logit_bias; use the native backend for them")
         request_id = request_id or uuid.uuid4().hex
         if request_id in self._ids_in_use:
             raise RequestError(f"request id {request_id!r} is already in use")

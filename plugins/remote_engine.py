@@ -243,6 +243,17 @@ def _sampling_body(params: SamplingParams) -> dict:
     for name in ("top_k", "min_p", "repetition_penalty", "min_tokens", "ignore_eos", "stop_token_ids", "skip_special_tokens"):
         if getattr(params, name) != getattr(DEFAULTS, name):
             body[name] = getattr(params, name)
+    if params.logit_bias:
+        body["logit_bias"] = {str(token): bias for token, bias in params.logit_bias.items()}
+    constraint = params.constraint
+    if constraint is not None:
+        if constraint.lark is not None:
+            raise RequestError("the remote backend cannot send a Lark grammar; only JSON constraints (response_format) pass through")
+        body["response_format"] = (
+            {"type": "json_object"}
+            if constraint.json_object
+            else {"type": "json_schema", "json_schema": {"name": "reply", "schema": constraint.json_schema, "strict": True}}
+        )
     return body
 
 

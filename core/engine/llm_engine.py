@@ -15,6 +15,7 @@ import torch
 
 from .detokenizer import IncrementalDetokenizer
 from .errors import ModelLoadError, RequestError, check_prompt_fits
+from .grammar import GrammarCompiler
 from .kv_manager import KVCacheManager
 from .model import Decoder
 from .model_config import ModelConfig, load_model_config
@@ -90,6 +91,7 @@ class LLMEngine:
         self._aborts: deque[str] = deque()
         self._ids = itertools.count()
         self.throughput = Throughput()
+        self.grammars = GrammarCompiler(self.tokenizer.to_json(), self.config.vocab_size, self.tokenizer.eos_token_ids)
 
     def _num_blocks(self, block_size, tokens, nbytes, max_num_seqs) -> int:
         per_token = kv_bytes_per_token(self.model)
@@ -120,7 +122,9 @@ class LLMEngine:
                 f"the request needs {needed} KV blocks but the cache has {self.kv.pool.num_blocks}; "
                 "raise kv_cache_tokens or lower max_tokens"
             )
-        children = [self._request(f"{request_id}#{i}", ids, params, i) for i in range(params.n)]
+        self._check_bias(params.logit_bias)
+        grammar = self.grammars.matcher(params.constraint) if params.constraint is not None else None
+        children = [self._request(f"{request_id}#{i}", ids, params, i, grammar) for i in range(params.n)]
         children[0].followers = children[1:]
         self._ids_in_use.add(request_id)
         self._incoming.append(Group(request_id, text, children))
@@ -133,10 +137,17 @@ class LLMEngine:
                 raise RequestError(f"token id {token!r} is out of range: the model has ids 0..{vocab - 1}")
         return list(ids)
 
-    def _request(self, rid: str, ids: list[int], params: SamplingParams, index: int) -> Request:
+    def _check_bias(self, bias: dict[int, float]) -> None:
+        vocab = self.config.vocab_size
+        for token in bias:
+            if token >= vocab:
+                raise RequestError(f"logit_bias names token id {token}, but the model has ids 0..{vocab - 1}")
+
+    def _request(self, rid: str, ids: list[int], params: SamplingParams, index: int, grammar) -> Request:
         if params.n > 1 and params.seed is not None:
             params = _with_seed(params, params.seed + index)  # siblings must not draw the same noise
-        sampler = SequenceSampler(params, ids, self.tokenizer.eos_token_ids)
+        grammar = grammar.copy() if grammar is not None and index else grammar  # each completion its own state
+        sampler = SequenceSampler(params, ids, self.tokenizer.eos_token_ids, grammar)
         detok = IncrementalDetokenizer(self.tokenizer, params.stop, params.skip_special_tokens)
         return Request(rid, ids, params, sampler, detok, index)
 
@@ -209,6 +220,8 @@ class LLMEngine:
     def _finish_reason(self, req: Request, token: int) -> str | None:
         params = req.params
         if req.detokenizer.stopped or token in params.stop_token_ids:
+            return "stop"
+        if req.sampler.grammar is not None and req.sampler.grammar.done:
             return "stop"
         if not params.ignore_eos and token in self.tokenizer.eos_token_ids and len(req.output_token_ids) >= params.min_tokens:
             return "stop"

@@ -9,7 +9,8 @@ greedy argmax, logprobs) is computed for all rows of the batch at once.
 
 Order: the min_tokens mask, the repetition penalty (prompt + output tokens) and the
 presence/frequency penalties (output tokens only, as OpenAI defines them), as vLLM does;
-then, for sampled rows, temperature, top-k, top-p and min-p (Hugging Face's order), and
+then ``logit_bias`` and, for rows with a grammar, its token mask (``grammar.py``: rows with
+and without a grammar share the batch); then, for sampled rows, temperature, top-k, top-p and min-p (Hugging Face's order), and
 the draw.  Logprobs come from the raw logits, before any of that, as in vLLM.
 """
 
@@ -38,8 +39,9 @@ class SequenceSampler:
     sequence actually keeps.
     """
 
-    def __init__(self, params: SamplingParams, prompt_ids: list[int], eos_token_ids: set[int]):
+    def __init__(self, params: SamplingParams, prompt_ids: list[int], eos_token_ids: set[int], grammar=None):
         self.params = params
+        self.grammar = grammar  # a grammar.GrammarState, when the output is constrained
         self.prompt_ids = list(prompt_ids)
         self.output_ids: list[int] = []
         self.seed = params.seed if params.seed is not None else secrets.randbits(63)
@@ -51,6 +53,8 @@ class SequenceSampler:
 
     def append(self, token_id: int) -> None:
         self.output_ids.append(token_id)
+        if self.grammar is not None:
+            self.grammar.consume(token_id)
         if self._counts is not None:
             self._counts[token_id] += 1
             self._seen[token_id] = True
@@ -102,6 +106,8 @@ def penalized_logits(logits: torch.Tensor, samplers: list[SequenceSampler]) -> t
     x = logits.to(torch.float32, copy=True)
     _mask_banned(x, samplers)
     _apply_penalties(x, samplers)
+    _apply_logit_bias(x, samplers)
+    _apply_grammars(x, samplers)
     return x
 
 
@@ -131,6 +137,29 @@ def _apply_penalties(x: torch.Tensor, samplers: list[SequenceSampler]) -> None:
     sub = torch.where(seen, torch.where(sub > 0, sub / repetition, sub * repetition), sub)
     sub -= frequency * counts + presence * (counts > 0)
     x[rows] = sub
+
+
+def _apply_logit_bias(x: torch.Tensor, samplers: list[SequenceSampler]) -> None:
+    rows, cols, values = [], [], []
+    for i, s in enumerate(samplers):
+        for token, bias in s.params.logit_bias.items():
+            if token < x.shape[1]:
+                rows.append(i)
+                cols.append(token)
+                values.append(bias)
+    if rows:
+        x[rows, cols] += torch.tensor(values, dtype=x.dtype, device=x.device)
+
+
+def _apply_grammars(x: torch.Tensor, samplers: list[SequenceSampler]) -> None:
+    """-inf for every token a row's grammar does not allow next; one mask computation for all such rows."""
+    rows = [i for i, s in enumerate(samplers) if s.grammar is not None]
+    if not rows:
+        return
+    from toolsmith.core.engine.grammar import allowed_tokens
+
+    allowed = allowed_tokens([samplers[i].grammar for i in rows], x.shape[1]).to(x.device)
+    x[rows] = x[rows].masked_fill(~allowed, float("-inf"))
 
 
 def _draw(x: torch.Tensor, samplers: list[SequenceSampler]) -> torch.Tensor:

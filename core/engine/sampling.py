@@ -19,6 +19,24 @@ class SamplingError(ToolsmithError):
     """A sampling parameter is out of range; the message names the field and the allowed range."""
 
 
+class Constraint(msgspec.Struct, frozen=True, kw_only=True):
+    """What a reply must match, enforced token by token: a JSON schema, any JSON object, or a Lark grammar.
+
+    ``lark`` is llguidance's Lark dialect (it may embed ``%json{...}`` schemas), which is
+    how tool calls and the forge's reply format are written.
+    """
+
+    json_schema: dict | None = None
+    json_object: bool = False
+    lark: str | None = None
+    source: str = "constraint"  # the request parameter it comes from, for error messages
+
+    def validate(self) -> None:
+        given = [self.json_schema is not None, self.json_object, self.lark is not None]
+        if sum(given) != 1:
+            raise SamplingError("constraint must set exactly one of json_schema, json_object and lark")
+
+
 class SamplingParams(msgspec.Struct, kw_only=True):
     n: int = 1
     temperature: float = 1.0  # 0 => greedy
@@ -36,6 +54,8 @@ class SamplingParams(msgspec.Struct, kw_only=True):
     ignore_eos: bool = False
     logprobs: int | None = None  # None: no logprobs; k >= 0: the chosen token's logprob plus the k most likely
     skip_special_tokens: bool = True
+    logit_bias: dict[int, float] = {}  # token id -> added to its logit (OpenAI's -100..100)
+    constraint: Constraint | None = None  # grammar-constrained decoding (native engine)
 
     @property
     def greedy(self) -> bool:
@@ -66,6 +86,16 @@ class SamplingParams(msgspec.Struct, kw_only=True):
             raise SamplingError(f"stop_token_ids must be a list of token ids >= 0, got {ids!r}")
         if self.logprobs is not None:
             _integer("logprobs", self.logprobs, low=0, high=MAX_LOGPROBS)
+        bias = self.logit_bias
+        if not isinstance(bias, dict) or not all(
+            isinstance(t, int) and not isinstance(t, bool) and t >= 0 and isinstance(v, (int, float)) and -100 <= v <= 100
+            for t, v in bias.items()
+        ):
+            raise SamplingError("logit_bias must map token ids >= 0 to numbers between -100 and 100")
+        if self.constraint is not None:
+            self.constraint.validate()
+            if self.min_tokens:
+                raise SamplingError("min_tokens cannot be combined with a constraint: the grammar decides where the reply ends")
         for name in ("ignore_eos", "skip_special_tokens"):
             if not isinstance(getattr(self, name), bool):
                 raise SamplingError(f"{name} must be true or false, got {getattr(self, name)!r}")

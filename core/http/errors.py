@@ -5,6 +5,7 @@ every failure, ours or Litestar's, is reshaped into it with the right status cod
 """
 
 import logging
+import re
 
 import msgspec
 from litestar import Request, Response
@@ -29,11 +30,30 @@ ERROR_TYPES = {
 }
 
 
+# OpenAI fields this server does not have, and what to send instead; any other unknown field is refused too.
+UNSUPPORTED = {
+    "functions": "send tools instead (functions is the deprecated form)",
+    "function_call": "send tool_choice instead (function_call is the deprecated form)",
+    "modalities": "this server answers with text only",
+    "audio": "this server answers with text only",
+    "reasoning_effort": "this model has no reasoning setting",
+    "verbosity": "this model has no verbosity setting",
+    "prediction": "predicted outputs are not supported",
+    "web_search_options": "this server cannot search the web",
+    "store": "this server stores no completions",
+    "metadata": "this server stores no completions, so it keeps no metadata",
+    "service_tier": "this server has one tier",
+    "guided_json": "send response_format with type json_schema instead",
+    "guided_grammar": "send response_format instead",
+}
+_UNKNOWN = re.compile(r"Object contains unknown field `([^`]+)`")
+
+
 class ErrorInfo(msgspec.Struct):
     message: str
     type: str
     param: str | None = None
-    code: int | None = None
+    code: int | str | None = None  # the status, or OpenAI's code word (model_not_found)
 
 
 class ErrorBody(msgspec.Struct):
@@ -43,17 +63,31 @@ class ErrorBody(msgspec.Struct):
 class ApiError(HTTPException):
     """An error with a status code and, for bad input, the name of the offending field."""
 
-    def __init__(self, status_code: int, message: str, param: str | None = None):
+    def __init__(self, status_code: int, message: str, param: str | None = None, code: str | None = None):
         super().__init__(detail=message, status_code=status_code)
         self.param = param
+        self.error_code = code
 
 
-def error_body(status: int, message: str, param: str | None = None) -> ErrorBody:
-    return ErrorBody(ErrorInfo(message=message, type=ERROR_TYPES.get(status, "invalid_request_error"), param=param, code=status))
+def error_body(status: int, message: str, param: str | None = None, code: str | None = None) -> ErrorBody:
+    kind = "invalid_request_error" if code else ERROR_TYPES.get(status, "invalid_request_error")
+    return ErrorBody(ErrorInfo(message=message, type=kind, param=param, code=code or status))
 
 
-def error_response(status: int, message: str, param: str | None = None) -> Response:
-    return Response(error_body(status, message, param), status_code=status)
+def error_response(status: int, message: str, param: str | None = None, code: str | None = None) -> Response:
+    return Response(error_body(status, message, param, code), status_code=status)
+
+
+def unknown_field(message: str, key: str | None) -> tuple[str, str] | None:
+    """(message, param) for msgspec's "unknown field" error: refused by name, with a hint when we have one."""
+    found = _UNKNOWN.match(message)
+    if found is None:
+        return None
+    name = found.group(1)
+    path = key if key and key != "data" else ""
+    param = f"{path}.{name}" if path else name
+    hint = UNSUPPORTED.get(name, "this server does not support it; remove it") if not path else "remove it"
+    return f"unknown field {param}: {hint}", param
 
 
 def handle_http_exception(request: Request, exc: HTTPException) -> Response:
@@ -63,7 +97,8 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
         first = exc.extra[0]
         param = first.get("key") or None
         message = f"{first.get('message', 'invalid value')} for {param or first.get('source', 'the request')}"
-    return error_response(exc.status_code, message, param)
+        message, param = unknown_field(first.get("message", ""), first.get("key")) or (message, param)
+    return error_response(exc.status_code, message, param, getattr(exc, "error_code", None))
 
 
 def handle_toolsmith_error(request: Request, exc: ToolsmithError) -> Response:
@@ -78,12 +113,18 @@ def handle_unexpected(request: Request, exc: Exception) -> Response:
     return error_response(500, f"internal error: {type(exc).__name__}: {exc}")
 
 
+# request fields an engine RequestError may name first
+_ENGINE_PARAMS = {"response_format", "tool_choice", "tools", "logit_bias", "suffix"}
+
+
 def param_of(exc: Exception) -> str | None:
-    """The field a SamplingError names first ("top_p must be ..." -> "top_p")."""
+    """The field a SamplingError (or a RequestError about one) names first ("top_p must be ..." -> "top_p")."""
+    from ..engine.errors import RequestError
     from ..engine.sampling import SamplingError
 
-    if isinstance(exc, SamplingError):
-        return str(exc).split(" ", 1)[0]
+    first = str(exc).split(" ", 1)[0]
+    if isinstance(exc, SamplingError) or (isinstance(exc, RequestError) and first in _ENGINE_PARAMS):
+        return first
     return None
 
 

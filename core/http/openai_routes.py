@@ -9,15 +9,17 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
 from ..engine.outputs import CompletionOutput, RequestOutput
 from ..engine.outputs import TokenLogprob as EngineLogprob
-from ..engine.sampling import SamplingParams
+from ..engine.sampling import Constraint, SamplingParams
 from ..errors import ToolsmithError
 from . import openai_types as oa
+from . import tool_calls
 from .errors import RESPONSES, ApiError, error_body
 from .openapi import event_stream_operation
 from .streaming import DONE, event_stream, frame, unless_disconnected
@@ -27,12 +29,18 @@ class OpenAIController(Controller):
     path = "/v1"
     tags = ["OpenAI-compatible"]
 
-    @get("/models", responses=RESPONSES, summary="The served model")
+    @get("/models", responses=RESPONSES, summary="The served model, once it is ready")
     async def models(self, state: State) -> oa.ModelList:
         slot = state.slot
-        if not slot.configured:
+        if slot.engine is None:  # loading, failed, or none: nothing is ready to answer
             return oa.ModelList(data=[])
-        return oa.ModelList(data=[oa.Model(id=slot.name, created=int(state.started), max_model_len=slot.context_length())])
+        return oa.ModelList(data=[model_entry(state)])
+
+    @get("/models/{model_id:path}", responses=RESPONSES, summary="One model by id")
+    async def model(self, model_id: FromPath[str], state: State) -> oa.Model:
+        check_model(state.slot, model_id.lstrip("/"))
+        state.slot.ready()
+        return model_entry(state)
 
     @post(
         "/completions",
@@ -42,6 +50,7 @@ class OpenAIController(Controller):
         operation_class=event_stream_operation(oa.Completion),
     )
     async def completions(self, data: JSONBody[oa.CompletionRequest], request: Request, state: State) -> oa.Completion:
+        check_model(state.slot, data.model)
         engine = state.slot.ready()
         if data.echo:
             raise ApiError(400, "echo is not supported; prepend the prompt yourself", "echo")
@@ -60,8 +69,13 @@ class OpenAIController(Controller):
     )
     async def chat_completions(self, data: JSONBody[oa.ChatRequest], request: Request, state: State) -> oa.ChatCompletion:
         slot = state.slot
+        check_model(slot, data.model)
         engine = slot.ready()
-        prompt = engine.tokenizer.encode_chat(chat_messages(data.messages), add_generation_prompt=True)
+        tools = tool_calls.chosen_tools(data)
+        setup = tool_calls.setup_for(engine.tokenizer)
+        messages = tool_calls.template_messages(chat_messages(data.messages), data.messages, tools, setup)
+        extra = {"tools": tools} if tools and setup.renders_tools else {}
+        prompt = engine.tokenizer.encode_chat(messages, add_generation_prompt=True, **extra)
         requested = data.max_completion_tokens or data.max_tokens
         name = "max_completion_tokens" if data.max_completion_tokens else "max_tokens"
         if requested is None:
@@ -71,7 +85,14 @@ class OpenAIController(Controller):
         max_tokens = capped(requested, state.settings.max_tokens, name)
         logprobs = (data.top_logprobs or 0) if data.logprobs else None
         params = sampling_params(data, max_tokens, logprobs)
-        view = ChatView(slot.name, engine.tokenizer, data)
+        grammar = tool_calls.call_grammar(setup, tools, data, engine.tokenizer)
+        if grammar is not None:
+            if params.constraint is not None:
+                raise ApiError(400, "response_format cannot be combined with a required tool call (tool_choice)", "response_format")
+            params = msgspec.structs.replace(params, constraint=Constraint(lark=grammar, source="tool_choice"))
+        if tools and setup.marker_is_special:  # the call marker is a special token: keep it in the text
+            params = msgspec.structs.replace(params, skip_special_tokens=False)
+        view = ChatView(slot.name, engine.tokenizer, data, setup if tools else None)
         return await respond(request, engine.generate(prompt, params, view.id), view, data)
 
 
@@ -81,17 +102,23 @@ class TokenizerController(Controller):
     @post("/tokenize", status_code=200, responses=RESPONSES, summary="Token ids of a prompt or a rendered conversation")
     async def tokenize(self, data: JSONBody[oa.TokenizeRequest], state: State) -> oa.TokenizeResponse:
         slot = state.slot
+        check_model(slot, data.model)
         tokenizer = slot.ready().tokenizer
         if (data.prompt is None) == (data.messages is None):
             raise ApiError(400, "give exactly one of prompt and messages", "prompt")
         if data.messages is not None:
-            tokens = tokenizer.encode_chat(chat_messages(data.messages), add_generation_prompt=data.add_generation_prompt)
+            tools = tool_calls.tool_dicts(data.tools or [])
+            setup = tool_calls.setup_for(tokenizer)
+            messages = tool_calls.template_messages(chat_messages(data.messages), data.messages, tools, setup)
+            extra = {"tools": tools} if tools and setup.renders_tools else {}
+            tokens = tokenizer.encode_chat(messages, add_generation_prompt=data.add_generation_prompt, **extra)
         else:
             tokens = tokenizer.encode(data.prompt, add_special_tokens=data.add_special_tokens)
         return oa.TokenizeResponse(tokens=tokens, count=len(tokens), max_model_len=slot.context_length())
 
     @post("/detokenize", status_code=200, responses=RESPONSES, summary="Text of token ids")
     async def detokenize(self, data: JSONBody[oa.DetokenizeRequest], state: State) -> oa.DetokenizeResponse:
+        check_model(state.slot, data.model)
         tokenizer = state.slot.ready().tokenizer
         vocab = getattr(tokenizer, "vocab_size", None)
         bad = [t for t in data.tokens if vocab is not None and t >= vocab]
@@ -101,6 +128,18 @@ class TokenizerController(Controller):
 
 
 # -- turning requests into engine calls
+
+
+def model_entry(state: State) -> oa.Model:
+    slot = state.slot
+    return oa.Model(id=slot.name, created=int(state.started), max_model_len=slot.context_length())
+
+
+def check_model(slot, name: str | None) -> None:
+    """A request may leave `model` out; naming another model than the served one is a 404."""
+    if name is not None and (not slot.configured or name != slot.name):
+        served = f"this server serves {slot.name!r}" if slot.configured else "this server serves no model"
+        raise ApiError(404, f"the model {name!r} does not exist: {served} (GET /v1/models lists it)", "model", "model_not_found")
 
 
 def completion_prompt(prompt: str | list) -> str | list[int]:
@@ -153,7 +192,18 @@ def sampling_params(data: oa._Sampling, max_tokens: int, logprobs: int | None) -
         ignore_eos=data.ignore_eos,
         logprobs=logprobs,
         skip_special_tokens=data.skip_special_tokens,
+        logit_bias=dict(data.logit_bias or {}),
+        constraint=response_constraint(data.response_format),
     )
+
+
+def response_constraint(response_format: oa.ResponseFormat | None) -> Constraint | None:
+    """The grammar a ``response_format`` asks for: any JSON object, or JSON matching a schema."""
+    if isinstance(response_format, oa.JsonObjectFormat):
+        return Constraint(json_object=True, source="response_format")
+    if isinstance(response_format, oa.JsonSchemaFormat):
+        return Constraint(json_schema=response_format.json_schema.schema or {"type": "object"}, source="response_format")
+    return None
 
 
 async def respond(request: Request, stream: AsyncIterator[RequestOutput], view, data: oa._Sampling):
@@ -291,17 +341,38 @@ class CompletionView(_View):
 class ChatView(_View):
     prefix = "chatcmpl"
 
+    def __init__(self, model: str, tokenizer, data: oa.ChatRequest, tools: tool_calls.ToolSetup | None = None):
+        super().__init__(model, tokenizer, data)
+        self.tools = tools
+        drop = tuple(tokenizer.decode([t], skip_special_tokens=False) for t in sorted(tokenizer.eos_token_ids)) if tools else ()
+        self.drop = drop
+        self.parsers: dict[int, tool_calls.ToolCallParser] = {}
+
+    def _parser(self, index: int) -> tool_calls.ToolCallParser:
+        if index not in self.parsers:
+            self.parsers[index] = tool_calls.ToolCallParser(self.tools.family, self.drop)
+        return self.parsers[index]
+
+    def _reason(self, index: int, reason: str | None) -> str | None:
+        """OpenAI's "tool_calls" when a completion that called tools stopped by itself."""
+        called = self.tools is not None and self._parser(index).called
+        return "tool_calls" if reason == "stop" and called else reason
+
     def response(self, output: RequestOutput) -> oa.ChatCompletion:
-        choices = [
-            oa.ChatChoice(
-                index=c.index,
-                message=oa.AssistantMessage(content=c.text),
-                finish_reason=c.finish_reason,
-                logprobs=self._logprobs(c.logprobs) if c.logprobs is not None else None,
-                token_ids=self.ids(c.token_ids),
+        choices = []
+        for c in output.outputs:
+            content, calls = c.text, None
+            if self.tools is not None:
+                content, calls = tool_calls.whole(self._parser(c.index), c.text)
+            choices.append(
+                oa.ChatChoice(
+                    index=c.index,
+                    message=oa.AssistantMessage(content=content, tool_calls=calls or None),
+                    finish_reason=self._reason(c.index, c.finish_reason),
+                    logprobs=self._logprobs(c.logprobs) if c.logprobs is not None else None,
+                    token_ids=self.ids(c.token_ids),
+                )
             )
-            for c in output.outputs
-        ]
         return oa.ChatCompletion(
             id=self.id,
             created=self.created,
@@ -319,12 +390,23 @@ class ChatView(_View):
         for c, new_ids, new_logprobs in self.new_parts(output):
             choice = oa.ChunkChoice(
                 index=c.index,
-                delta=oa.Delta(content=c.delta_text) if c.delta_text else oa.Delta(),
-                finish_reason=c.finish_reason,
+                delta=self._delta(c),
+                finish_reason=self._reason(c.index, c.finish_reason),
                 logprobs=self._logprobs(new_logprobs) if new_logprobs is not None else None,
                 token_ids=self.ids(new_ids),
             )
             yield self._chunk(choice, output)
+
+    def _delta(self, c: CompletionOutput) -> oa.Delta:
+        if self.tools is None:
+            return oa.Delta(content=c.delta_text) if c.delta_text else oa.Delta()
+        parser = self._parser(c.index)
+        parts = [parser.feed(c.delta_text)]
+        if c.finish_reason is not None:
+            parts.append(parser.finish())
+        content = "".join(p.content for p in parts)
+        calls = [d for p in parts for d in p.calls]
+        return oa.Delta(content=content or None, tool_calls=calls or None)
 
     def usage_chunk(self, output: RequestOutput) -> oa.ChatCompletionChunk:
         return oa.ChatCompletionChunk(id=self.id, created=self.created, model=self.model, choices=[], usage=usage_of(output))

@@ -1,9 +1,10 @@
 """Request and response bodies of the OpenAI-compatible endpoints, as msgspec Structs.
 
-Unknown request fields are accepted and ignored (clients send provider-specific
-extras). The vLLM extras Toolsmith's engine supports (``top_k``, ``min_p``,
-``repetition_penalty``, ``min_tokens``, ``ignore_eos``, ``stop_token_ids``,
-``skip_special_tokens``, ``return_token_ids``) are honoured.
+Every request field is honoured or refused: unknown fields are a 400 naming them
+(``forbid_unknown_fields``; ``errors.UNSUPPORTED`` adds what to do instead for the
+OpenAI fields this server does not have). The vLLM extras Toolsmith's engine supports
+(``top_k``, ``min_p``, ``repetition_penalty``, ``min_tokens``, ``ignore_eos``,
+``stop_token_ids``, ``skip_special_tokens``, ``return_token_ids``) are honoured.
 """
 
 from typing import Annotated, Literal
@@ -17,16 +18,44 @@ MAX_N = 16
 Probability = Annotated[float, msgspec.Meta(ge=0, le=1)]
 Penalty = Annotated[float, msgspec.Meta(ge=-2, le=2)]
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+Bias = Annotated[float, msgspec.Meta(ge=-100, le=100)]
+FunctionName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 
-class StreamOptions(msgspec.Struct, kw_only=True):
+class Request(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A request body: a field this server does not know is refused, never ignored."""
+
+
+class StreamOptions(Request, kw_only=True):
     include_usage: bool = False
 
 
-class _Sampling(msgspec.Struct, kw_only=True):
+class JsonSchemaSpec(Request, kw_only=True):
+    name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    description: str | None = None
+    schema: dict = {}
+    strict: bool | None = None  # the schema is enforced by the grammar either way
+
+
+class TextFormat(Request, tag_field="type", tag="text"):
+    pass
+
+
+class JsonObjectFormat(Request, tag_field="type", tag="json_object"):
+    pass
+
+
+class JsonSchemaFormat(Request, tag_field="type", tag="json_schema"):
+    json_schema: JsonSchemaSpec
+
+
+ResponseFormat = TextFormat | JsonObjectFormat | JsonSchemaFormat
+
+
+class _Sampling(Request, kw_only=True):
     """Fields both endpoints share."""
 
-    model: str | None = None
+    model: str | None = None  # must be the served model's id when given
     stream: bool = False
     stream_options: StreamOptions | None = None
     n: Annotated[int, msgspec.Meta(ge=1, le=MAX_N)] = 1
@@ -36,7 +65,9 @@ class _Sampling(msgspec.Struct, kw_only=True):
     seed: int | None = None
     presence_penalty: Penalty = 0.0
     frequency_penalty: Penalty = 0.0
-    user: str | None = None
+    user: str | None = None  # an end-user id for the caller's own logs; nothing here depends on it
+    logit_bias: dict[int, Bias] | None = None
+    response_format: ResponseFormat | None = None
     # vLLM extras
     top_k: Annotated[int, msgspec.Meta(ge=0)] = 0
     min_p: Probability = 0.0
@@ -53,17 +84,87 @@ class CompletionRequest(_Sampling, kw_only=True):
     max_tokens: PositiveInt | None = 16
     logprobs: Annotated[int, msgspec.Meta(ge=0, le=MAX_LOGPROBS)] | None = None
     echo: bool = False
+    suffix: str | None = None  # fill-in-the-middle, for models whose tokenizer has FIM tokens
+    best_of: Annotated[int, msgspec.Meta(ge=1, le=1)] | None = None  # only 1: send n for several answers
 
 
-class ContentPart(msgspec.Struct, kw_only=True):
+class InfillRequest(Request, kw_only=True):
+    """llama.cpp's ``/infill``: code before and after the cursor."""
+
+    input_prefix: str
+    input_suffix: str = ""
+    input_extra: list[dict] = []  # other files ({"filename", "text"}) placed before the prefix
+    prompt: str = ""  # text after the prefix, as llama.cpp appends it
+    n_predict: Annotated[int, msgspec.Meta(ge=-1)] = -1
+    temperature: Annotated[float, msgspec.Meta(ge=0, le=2)] = 0.8
+    top_k: Annotated[int, msgspec.Meta(ge=0)] = 40
+    top_p: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.95
+    min_p: Probability = 0.05
+    seed: int | None = None
+    stop: list[str] = []
+    stream: bool = False
+    model: str | None = None
+
+
+class InfillResponse(msgspec.Struct, kw_only=True):
+    content: str
+    stop: bool
+    tokens_predicted: int
+    tokens_evaluated: int
+    model: str
+
+
+class ContentPart(Request, kw_only=True):
     type: str
     text: str | None = None
+    # the non-text parts, so that refusing them can say "image_url is not supported" rather than "unknown field"
+    image_url: dict | None = None
+    input_audio: dict | None = None
+    file: dict | None = None
 
 
-class ChatMessage(msgspec.Struct, kw_only=True):
-    role: str
+class FunctionCall(Request, kw_only=True):
+    name: str
+    arguments: str  # JSON text, as OpenAI sends it
+
+
+class ToolCall(Request, kw_only=True):
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class ChatMessage(Request, kw_only=True):
+    role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[ContentPart] | None = None
     name: str | None = None
+    tool_calls: list[ToolCall] | None = None  # an assistant's earlier calls
+    tool_call_id: str | None = None  # a tool message: the call it answers
+    refusal: None = None  # clients echo OpenAI's assistant messages back with these empty
+    function_call: None = None
+    audio: None = None
+    annotations: None = None
+
+
+class FunctionDef(Request, kw_only=True):
+    name: FunctionName
+    description: str | None = None
+    parameters: dict | None = None
+    strict: bool | None = None  # arguments follow the schema either way when a call is forced
+
+
+class Tool(Request, kw_only=True):
+    type: Literal["function"]
+    function: FunctionDef
+
+
+class NamedFunction(Request, kw_only=True):
+    name: str
+
+
+class NamedToolChoice(Request, kw_only=True):
+    type: Literal["function"]
+    function: NamedFunction
 
 
 class ChatRequest(_Sampling, kw_only=True):
@@ -72,6 +173,9 @@ class ChatRequest(_Sampling, kw_only=True):
     max_completion_tokens: PositiveInt | None = None
     logprobs: bool = False
     top_logprobs: Annotated[int, msgspec.Meta(ge=0, le=MAX_LOGPROBS)] | None = None
+    tools: list[Tool] | None = None
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool = True
 
 
 class Usage(msgspec.Struct, kw_only=True):
@@ -128,9 +232,21 @@ class ChatLogprobs(msgspec.Struct, kw_only=True):
     content: list[TokenLogprob]
 
 
+class ResponseFunctionCall(msgspec.Struct, kw_only=True):
+    name: str
+    arguments: str
+
+
+class ResponseToolCall(msgspec.Struct, kw_only=True):
+    id: str
+    type: Literal["function"] = "function"
+    function: ResponseFunctionCall
+
+
 class AssistantMessage(msgspec.Struct, kw_only=True):
     role: Literal["assistant"] = "assistant"
-    content: str
+    content: str | None
+    tool_calls: list[ResponseToolCall] | None = None
 
 
 class ChatChoice(msgspec.Struct, kw_only=True):
@@ -151,9 +267,22 @@ class ChatCompletion(msgspec.Struct, kw_only=True):
     prompt_token_ids: list[int] | None = None
 
 
+class FunctionDelta(msgspec.Struct, kw_only=True, omit_defaults=True):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ToolCallDelta(msgspec.Struct, kw_only=True, omit_defaults=True):
+    index: int
+    id: str | None = None
+    type: Literal["function"] | None = None
+    function: FunctionDelta | None = None
+
+
 class Delta(msgspec.Struct, kw_only=True, omit_defaults=True):
     role: str | None = None
     content: str | None = None
+    tool_calls: list[ToolCallDelta] | None = None
 
 
 class ChunkChoice(msgspec.Struct, kw_only=True):
@@ -193,11 +322,13 @@ class ModelList(msgspec.Struct, kw_only=True):
 # -- /tokenize, /detokenize (vLLM's shape; the remote engine's tokenizer uses them)
 
 
-class TokenizeRequest(msgspec.Struct, kw_only=True):
+class TokenizeRequest(Request, kw_only=True):
     prompt: str | None = None
     messages: list[ChatMessage] | None = None
+    tools: list[Tool] | None = None
     add_generation_prompt: bool = True
     add_special_tokens: bool = True
+    model: str | None = None
 
 
 class TokenizeResponse(msgspec.Struct, kw_only=True):
@@ -206,7 +337,8 @@ class TokenizeResponse(msgspec.Struct, kw_only=True):
     max_model_len: int | None = None
 
 
-class DetokenizeRequest(msgspec.Struct, kw_only=True):
+class DetokenizeRequest(Request, kw_only=True):
+    model: str | None = None
     tokens: list[Annotated[int, msgspec.Meta(ge=0)]]
 
 

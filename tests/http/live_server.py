@@ -32,8 +32,9 @@ def small_config(**server) -> Config:
 class Server:
     """uvicorn serving `app` on a free loopback port, in a background thread."""
 
-    def __init__(self, app):
+    def __init__(self, app, healthy: bool = True):
         self.app = app
+        self.healthy = healthy  # False: wait only until the model has finished loading (or failed to)
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
@@ -46,7 +47,8 @@ class Server:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if httpx.get(self.url + "/health").status_code == 200:
+                response = httpx.get(self.url + "/health")
+                if response.status_code == 200 or (not self.healthy and "loading" not in response.text):
                     return self
             except httpx.TransportError:
                 pass
