@@ -21,6 +21,7 @@ inverted steps of a committed apply.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import fcntl
@@ -68,9 +69,13 @@ def apply(plan: Plan, run_dir: Path) -> None:
             )
         _unlock_layers(plan)
         areas: dict[str, Path] = {}
-        steps = _apply_steps(plan, run_dir, areas)
-        private = [str(run_dir), *(str(a) for a in areas.values())]
-        _run_or_roll_back(run_dir / APPLY, {"begin": "apply", "run": run_dir.name, "private": private}, steps)
+        try:
+            steps = _apply_steps(plan, run_dir, areas)
+            private = [str(run_dir), *(str(a) for a in areas.values())]
+            _run_or_roll_back(run_dir / APPLY, {"begin": "apply", "run": run_dir.name, "private": private}, steps)
+        except BaseException:
+            _remove_areas([str(a) for a in areas.values()])
+            raise
 
 
 def undo(run_dir: Path, force: bool = False) -> None:
@@ -421,9 +426,23 @@ def _write_staged(step: dict) -> None:
         os.chown(dst, *step["owner"], follow_symlinks=False)
 
 
+COPY_FALLBACK = (errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP)
+
+
 def _copy_fd(src: int, dst: int) -> None:
-    while os.copy_file_range(src, dst, 1 << 30):
-        pass
+    """In-kernel copy (a reflink where the filesystem can); a plain copy where it
+    cannot: across filesystems on older kernels, or filesystems without it."""
+    try:
+        while os.copy_file_range(src, dst, 1 << 30):
+            pass
+        return
+    except OSError as e:
+        if e.errno not in COPY_FALLBACK:
+            raise
+    while chunk := os.read(src, 1 << 20):  # both offsets stand where copy_file_range left them
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(dst, view):]
 
 
 def _roll_back(journal: Path) -> None:
@@ -458,6 +477,16 @@ def _roll_back(journal: Path) -> None:
             log.flush()
         _fsync_parents(steps)
         _append(log, [{"rolled_back": True}])
+    if entries[0].get("begin") == "apply":
+        _remove_areas(entries[0]["private"][1:])
+
+
+def _remove_areas(areas: list[str]) -> None:
+    """An apply that did not happen leaves no staging area behind (in the user's
+    folder, when the write root is on another filesystem): each is empty by now."""
+    for area in areas:
+        with contextlib.suppress(OSError):  # gone already; or not empty: what is inside is kept
+            os.rmdir(area)
 
 
 def _took_effect(step: dict) -> bool:
