@@ -13,6 +13,7 @@ derived from its journals, so it is right even after a crash:
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import secrets
@@ -267,8 +268,24 @@ def _run_dirs() -> list[Path]:
 
 def _save(run_dir: Path, record: RunRecord) -> None:
     tmp = run_dir / "run.json.tmp"
-    tmp.write_bytes(msgspec.json.encode(record))
+    tmp.write_bytes(_encode(record))
     os.replace(tmp, run_dir / "run.json")
+
+
+def _encode(record: RunRecord) -> bytes:
+    """JSON of the record. A file name that is not UTF-8 reaches us with its bytes as
+    lone surrogates (surrogateescape), which msgspec refuses: the standard library
+    writes those as \\udcXX escapes, and reads them back into the same names."""
+    try:
+        return msgspec.json.encode(record)
+    except UnicodeEncodeError:
+        return json.dumps(msgspec.to_builtins(record)).encode()
+
+
+def _decode(data: bytes) -> RunRecord:
+    if b"\\ud" in data:  # (msgspec writes UTF-8 as is: only `_encode`'s fallback escapes surrogates)
+        return msgspec.convert(json.loads(data), type=RunRecord)
+    return msgspec.json.decode(data, type=RunRecord)
 
 
 def _load(run_id: str) -> tuple[Path, RunRecord]:
@@ -276,7 +293,7 @@ def _load(run_id: str) -> tuple[Path, RunRecord]:
         raise RunError(f"{run_id!r} is not a run id (like 20261126-101502-ab12); see `toolsmith runs`")
     run_dir = runs_dir() / run_id
     try:
-        return run_dir, msgspec.json.decode((run_dir / "run.json").read_bytes(), type=RunRecord)
+        return run_dir, _decode((run_dir / "run.json").read_bytes())
     except FileNotFoundError:
         raise RunError(f"no run {run_id}; see `toolsmith runs`") from None
     except msgspec.ValidationError as e:

@@ -26,13 +26,13 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
         return
     listed = _api().list_runs(limit)
     if as_json:
-        emit_json(listed)
+        emit_json(_escaped(msgspec.to_builtins(listed)))
         return
     if not listed:
         click.echo("no runs yet")
         return
     for r in listed:
-        command = " ".join(r.command).replace("\n", " ")
+        command = shown(" ".join(r.command)).replace("\n", " ")
         click.echo(f"{r.run_id}  {r.state:<9}  {r.changes:<32}  {command[:80] + ('...' if len(command) > 80 else '')}")
 
 
@@ -89,14 +89,29 @@ def print_result(result, diff: bool = True) -> None:
     for c in result.plan.changes:
         out.print(f"  {c.kind:<9} {_where(c)}{_details(c)}", markup=False)
         if diff and c.diff:
-            out.print(c.diff.rstrip("\n"), markup=False, style="dim")
+            out.print(shown(c.diff.rstrip("\n")), markup=False, style="dim")
+
+
+def shown(name: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (kept as surrogates) shown as \\xNN."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _escaped(data):
+    if isinstance(data, str):
+        return shown(data)
+    if isinstance(data, dict):
+        return {shown(k): _escaped(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_escaped(v) for v in data]
+    return data
 
 
 def _where(c) -> str:
-    path = f"{c.old_path} -> {c.path}" if c.kind == "renamed" else c.path
+    path = shown(f"{c.old_path} -> {c.path}" if c.kind == "renamed" else c.path)
     path += "/" if c.type == "dir" else ""
     if c.type == "symlink":
-        path += f" -> {c.link_after or c.link_before}" if c.kind != "modified" else f" ({c.link_before} -> {c.link_after})"
+        path += shown(f" -> {c.link_after or c.link_before}" if c.kind != "modified" else f" ({c.link_before} -> {c.link_after})")
     return path
 
 
@@ -115,7 +130,7 @@ def _details(c) -> str:
 
 def _jsonable(result) -> dict:
     """The result with its output as text (undecodable bytes replaced)."""
-    data = msgspec.to_builtins(result)
+    data = _escaped(msgspec.to_builtins(result))
     data["stdout"] = result.stdout.decode("utf-8", "replace")
     data["stderr"] = result.stderr.decode("utf-8", "replace")
     return data
