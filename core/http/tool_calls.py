@@ -321,12 +321,8 @@ class ToolCallParser:
 
     def _stream_open(self, call: _Call, out: Parsed, final: bool) -> None:
         """Announce the call once its name is read, then send its arguments as they grow."""
-        if call.name is None:
-            found = _NAME_FIRST.match(self.buffer, call.start)
-            if found is None or found.group(2) is None:
-                return
-            call.name = json.loads(found.group(1))
-            call.args_start = found.end()
+        if call.name is None and not self._read_name(call):
+            return
         if not call.announced:
             self._announce(call, out)
         end = len(self.buffer) if final else len(self.buffer.rstrip("} \n\t\r"))
@@ -334,6 +330,8 @@ class ToolCallParser:
 
     def _close(self, call: _Call, end: int, out: Parsed) -> None:
         raw = self.buffer[call.start : end + 1]
+        if call.name is None:
+            self._read_name(call)
         if call.name is None:  # not name-first: parse it whole
             try:
                 value = json.loads(raw)
@@ -351,6 +349,15 @@ class ToolCallParser:
             self._announce(call, out)
         args_end = len(self.buffer[:end].rstrip())
         self._send_args(call, args_end, out)
+
+    def _read_name(self, call: _Call) -> bool:
+        """Whether the call's object starts with its name and then its arguments (then they can stream)."""
+        found = _NAME_FIRST.match(self.buffer, call.start)
+        if found is None or found.group(2) is None:
+            return False
+        call.name = json.loads(found.group(1))
+        call.args_start = found.end()
+        return True
 
     def _announce(self, call: _Call, out: Parsed) -> None:
         call.announced = True
