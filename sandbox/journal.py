@@ -35,7 +35,7 @@ from pathlib import Path
 
 from toolsmith.core.errors import ToolsmithError
 
-from .plan import Change, Plan, Stamp, sha256_file, stamp_of
+from .plan import Change, Plan, Stamp, mode_bits, sha256_file, stamp_of
 
 APPLY, UNDO = "apply.journal", "undo.journal"
 FAULT_ENV = "TOOLSMITH_JOURNAL_FAULT"  # tests: "N" exits right after step N; "fail:N" fails step N;
@@ -163,7 +163,7 @@ def verify(plan: Plan) -> list[str]:
             problems.append(f"{full} (deleted)")
         elif _differs(now, c.stamp, c.type):
             problems.append(f"{full} (modified)")
-        elif c.type == "dir" and c.kind == "modified" and stat.S_IMODE(os.lstat(full).st_mode) != c.mode_before:
+        elif c.type == "dir" and c.kind == "modified" and mode_bits(os.lstat(full).st_mode) != c.mode_before:
             problems.append(f"{full} (permissions changed)")
         elif c.kind in ("modified", "renamed") and c.type == "file" and c.sha256_before and sha256_file(full) != c.sha256_before:
             problems.append(f"{full} (content changed)")
@@ -499,7 +499,7 @@ def _took_effect(step: dict) -> bool:
     if op == "exchange":
         return os.lstat(step["a"]).st_ino == step["ino"]
     if op == "chmod":
-        return stat.S_IMODE(os.lstat(step["path"]).st_mode) == step["mode"]
+        return mode_bits(os.lstat(step["path"]).st_mode) == step["mode"]
     return os.path.lexists(step["path"])  # mkdir
 
 

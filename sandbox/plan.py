@@ -233,7 +233,7 @@ class _Builder:
     def _deleted_from_snapshot(self, target: str, old: _Entry) -> None:
         """A deletion described by the copy-time record, so later edits to the original show up at apply."""
         full = os.path.join(target, old.path)
-        change = Change(kind="deleted", type=old.type, root=target, path=old.path, mode_before=old.copy_id[4] & 0o777, stamp=old.stamp)
+        change = Change(kind="deleted", type=old.type, root=target, path=old.path, mode_before=mode_bits(old.copy_id[4]), stamp=old.stamp)
         if old.type == "file":
             change.size_before = old.stamp.size
         elif old.type == "symlink":
@@ -451,8 +451,14 @@ def _describe(mode: int) -> str:
 
 
 def _perm(st: os.stat_result) -> int:
-    """Permission bits only: setuid, setgid and sticky bits are never carried over."""
-    return stat.S_IMODE(st.st_mode) & 0o777
+    return mode_bits(st.st_mode)
+
+
+def mode_bits(st_mode: int) -> int:
+    """The mode bits a plan carries: a folder's setgid and sticky bits (shared and
+    drop folders) besides the permissions; never setuid, and never a file's setgid
+    (the content is the tool's: applied by root, it must not become privileged)."""
+    return stat.S_IMODE(st_mode) & (0o3777 if stat.S_ISDIR(st_mode) else 0o777)
 
 
 def _is_whiteout(path: str, st: os.stat_result) -> bool:
