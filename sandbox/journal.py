@@ -261,7 +261,32 @@ def _apply_steps(plan: Plan, run_dir: Path, areas: dict[str, Path]) -> list[dict
             else:
                 land.append(_rename(new, full))
     mkdirs.sort(key=lambda s: s["path"])
-    return stage + evacuate + leave + mkdirs + land + modes
+    opens, closes = _opened_parents(stage + evacuate + leave + land, modes, areas)
+    return opens + stage + evacuate + leave + mkdirs + land + modes + closes
+
+
+def _opened_parents(steps: list[dict], modes: list[dict], areas: dict[str, Path]) -> tuple[list[dict], list[dict]]:
+    """A normal user may not add to or take from a folder without write permission,
+    though the tool did (it made the folder writable, then perhaps read-only again):
+    such a folder is opened (u+wx) first and gets its final mode back last."""
+    private = [str(a) for a in areas.values()]
+    folders = set()
+    for step in steps:
+        for path in (step.get("src"), step.get("dst"), step.get("b")):
+            if path and not any(path.startswith(a + os.sep) for a in private):
+                folders.add(os.path.dirname(path))
+    final = {m["path"]: m for m in modes}
+    opens, closes = [], []
+    for folder in sorted(folders):
+        if not os.path.isdir(folder) or os.access(folder, os.W_OK | os.X_OK):
+            continue
+        mode = mode_bits(os.lstat(folder).st_mode)
+        opens.append({"op": "chmod", "path": folder, "mode": mode | 0o300, "old": mode})
+        if folder in final:
+            final[folder]["old"] = mode | 0o300
+        else:
+            closes.append({"op": "chmod", "path": folder, "mode": mode, "old": mode | 0o300})
+    return opens, closes
 
 
 def _undo_steps(applied: list[dict], expected: dict[str, list | None]) -> list[dict]:

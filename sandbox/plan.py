@@ -245,6 +245,8 @@ class _Builder:
     def _file_or_link(self, target, path, lower, new_path, st, stamp=None) -> None:
         """A file or symlink in the layer: created, modified, or identical to the original."""
         kind = _type_of(st.st_mode)
+        if kind == "file" and not os.access(new_path, os.R_OK):  # the tool left it 0200 or 000: its mode is noted
+            os.chmod(new_path, stat.S_IMODE(st.st_mode) | 0o400)
         change = Change(kind="created", type=kind, root=target, path=path, mode_after=_perm(st))
         if kind == "symlink":
             change.link_after = os.readlink(new_path)

@@ -41,7 +41,7 @@ def _closed_ancestor(path: str) -> str | None:
     return found
 
 
-def _reachable_and_drop(uid: int, gid: int) -> None:
+def reachable_and_drop(uid: int, gid: int) -> None:
     """In the forked child, before exec: make TREES reachable, then become the user."""
     hidden = {tree: top for tree in TREES if (top := _closed_ancestor(tree))}
     if hidden:
@@ -63,12 +63,12 @@ def _reachable_and_drop(uid: int, gid: int) -> None:
 def run_as(user: pwd.struct_passwd, argv: list[str], **kwargs) -> subprocess.CompletedProcess:
     """subprocess.run(argv) as `user` (HOME set to theirs), with the trees reachable."""
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": user.pw_dir, "LANG": "C.UTF-8", **kwargs.pop("env", {})}
-    return subprocess.run(argv, preexec_fn=lambda: _reachable_and_drop(user.pw_uid, user.pw_gid), env=env, **kwargs)
+    return subprocess.run(argv, preexec_fn=lambda: reachable_and_drop(user.pw_uid, user.pw_gid), env=env, **kwargs)
 
 
 def popen_as(user: pwd.struct_passwd, argv: list[str], **kwargs) -> subprocess.Popen:
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": user.pw_dir, "LANG": "C.UTF-8", **kwargs.pop("env", {})}
-    return subprocess.Popen(argv, preexec_fn=lambda: _reachable_and_drop(user.pw_uid, user.pw_gid), env=env, **kwargs)
+    return subprocess.Popen(argv, preexec_fn=lambda: reachable_and_drop(user.pw_uid, user.pw_gid), env=env, **kwargs)
 
 
 @pytest.fixture(scope="session")
