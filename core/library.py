@@ -118,8 +118,8 @@ class Library:
         check_name(manifest.name)
         source_file = get_language(manifest.language).source_file
         folder = self._folder(manifest.name)
-        if new and self.exists(manifest.name):
-            raise LibraryError(f"a tool named {manifest.name!r} already exists; pick another name or edit it")
+        if new:
+            self._claim(folder)
         (folder / HISTORY).mkdir(parents=True, exist_ok=True)
         with self._lock(folder):
             self._recover(folder)
@@ -234,6 +234,15 @@ class Library:
         pending = history / PENDING
         if pending.exists():
             self._install(folder, int(pending.read_text()))
+
+    def _claim(self, folder: Path) -> None:
+        """Make the name ours, or refuse: of two saves of one new name, exactly one
+        wins. `.history` is created exclusively; the loser sees it exists."""
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            (folder / HISTORY).mkdir()
+        except FileExistsError:
+            raise LibraryError(f"a tool named {folder.name!r} already exists; pick another name or edit it") from None
 
     @staticmethod
     @contextmanager

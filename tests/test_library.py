@@ -233,3 +233,34 @@ def test_show_missing_tool_exit_code(run_cli):
 def test_usage_error_exit_code(run_cli):
     assert run_cli("restore", "x", "notanumber").returncode == 2
     assert run_cli("no-such-command").returncode == 2
+
+
+SAVER = r"""
+import os, sys, time
+from toolsmith.core import manifest
+from toolsmith.core.library import Library, LibraryError
+go, name = sys.argv[1], sys.argv[2]
+now = manifest.now()
+m = manifest.Manifest(name=name, description=f"from {os.getpid()}", created=now, updated=now)
+while not os.path.exists(go):
+    time.sleep(0.0005)
+try:
+    Library().save(m, "print('hi')\n", new=True)
+    print("won")
+except LibraryError as e:
+    print("lost:", e)
+"""
+
+
+def test_concurrent_new_saves_of_one_name_have_exactly_one_winner(tmp_path):
+    """Real processes, released at once; each round a fresh name."""
+    for round_ in range(6):
+        go = tmp_path / f"go-{round_}"
+        procs = [subprocess.Popen([sys.executable, "-c", SAVER, str(go), f"race-{round_}"], stdout=subprocess.PIPE, text=True) for _ in range(3)]
+        time.sleep(0.4)  # let every process start and wait for the signal
+        go.touch()
+        said = [p.communicate(timeout=60)[0].strip() for p in procs]
+        assert said.count("won") == 1, said
+        assert all(s == "won" or s.startswith("lost: a tool named") for s in said), said
+        winner = Library().load(f"race-{round_}")
+        assert len(Library().history(f"race-{round_}")) == 1 and winner.source == "print('hi')\n"
