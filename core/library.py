@@ -87,8 +87,19 @@ class Library:
         return Tool(manifest, source, folder)
 
     def tools(self) -> Iterator[Tool]:
+        """Every tool that loads; see `scan` for the folders that do not."""
+        yield from self.scan()[0]
+
+    def scan(self) -> tuple[list[Tool], list[tuple[Path, str]]]:
+        """The tools, and each folder of the tools folder that is not one (a bad
+        name, a broken tool.toml) with why: one bad folder must not hide the rest."""
+        tools, problems = [], []
         for name in self.names():
-            yield self.load(name)
+            try:
+                tools.append(self.load(name))
+            except ToolsmithError as e:
+                problems.append((self.root / name, str(e)))
+        return tools, problems
 
     def history(self, name: str) -> list[Version]:
         folder = self._existing(name)

@@ -1,6 +1,7 @@
 """The tool library: versions, diff, restore, trash, import, and crash-safe saves."""
 
 import json
+import os
 import random
 import signal
 import subprocess
@@ -165,7 +166,7 @@ def test_cli_list_show_history_diff_restore_rm(run_cli, tmp_path):
     params = json.loads(imported.stdout)["manifest"]["parameters"]
     assert [p["name"] for p in params] == ["name"]
 
-    listed = json.loads(run_cli("list", "--json").stdout)
+    listed = json.loads(run_cli("list", "--json").stdout)["tools"]
     assert listed == [{**listed[0], "name": "greet", "description": "Print a greeting.", "origin": "hand"}]
 
     lib = Library()
@@ -185,9 +186,9 @@ def test_cli_list_show_history_diff_restore_rm(run_cli, tmp_path):
     assert json.loads(run_cli("show", "greet", "--json").stdout)["source"] == SOURCE
 
     assert run_cli("rm", "greet").returncode == 0
-    assert json.loads(run_cli("list", "--json").stdout) == []
+    assert json.loads(run_cli("list", "--json").stdout) == {"tools": [], "problems": []}
     assert run_cli("trash", "restore", "greet").returncode == 0
-    assert [t["name"] for t in json.loads(run_cli("list", "--json").stdout)] == ["greet"]
+    assert [t["name"] for t in json.loads(run_cli("list", "--json").stdout)["tools"]] == ["greet"]
 
 
 @pytest.mark.parametrize(
@@ -264,3 +265,27 @@ def test_concurrent_new_saves_of_one_name_have_exactly_one_winner(tmp_path):
         assert all(s == "won" or s.startswith("lost: a tool named") for s in said), said
         winner = Library().load(f"race-{round_}")
         assert len(Library().history(f"race-{round_}")) == 1 and winner.source == "print('hi')\n"
+
+
+def test_list_skips_bad_tool_folders_and_reports_each(run_cli, tmp_path, toolsmith_home):
+    script = tmp_path / "greet.py"
+    script.write_text(SOURCE)
+    assert run_cli("import", script).returncode == 0
+    tools = Library().root
+    (tools / "Bad Name" / ".history").mkdir(parents=True)
+    (tools / "Bad Name" / "tool.toml").write_text('name = "Bad Name"\n')
+    (tools / "broken" / ".history").mkdir(parents=True)
+    (tools / "broken" / "tool.toml").write_text("this is = = not toml\n")
+
+    text = run_cli("list")
+    assert text.returncode == 0, text.stderr
+    assert "greet" in text.stdout and "broken" not in text.stdout
+    skipped = [line for line in text.stderr.splitlines() if line.startswith("skipped ")]
+    assert len(skipped) == 2 and "Bad Name: invalid tool name" in skipped[0] and "broken: " in skipped[1]
+
+    as_json = run_cli("list", "--json")
+    assert as_json.returncode == 0
+    listed = json.loads(as_json.stdout)
+    assert [t["name"] for t in listed["tools"]] == ["greet"]
+    assert [os.path.basename(p["path"]) for p in listed["problems"]] == ["Bad Name", "broken"]
+    assert "not valid TOML" in listed["problems"][1]["error"]

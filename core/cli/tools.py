@@ -35,11 +35,14 @@ def _summary(tool: Tool) -> dict:
 @click.command("list")
 @json_option
 def list_tools(as_json: bool) -> None:
-    """List saved tools."""
-    rows = [_summary(tool) for tool in Library().tools()]
+    """List saved tools (a folder that is not a valid tool is reported on stderr and skipped)."""
+    tools, problems = Library().scan()
+    rows = [_summary(tool) for tool in tools]
     if as_json:
-        emit_json(rows)
+        emit_json({"tools": rows, "problems": [{"path": str(path), "error": why} for path, why in problems]})
         return
+    for path, why in problems:
+        click.echo(f"skipped {path}: {why}", err=True)
     if not rows:
         click.echo('no tools yet: try `toolsmith import SCRIPT` or `toolsmith new "what it should do"`')
         return
