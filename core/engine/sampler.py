@@ -158,8 +158,12 @@ def _apply_grammars(x: torch.Tensor, samplers: list[SequenceSampler]) -> None:
         return
     from toolsmith.core.engine.grammar import allowed_tokens
 
-    allowed = allowed_tokens([samplers[i].grammar for i in rows], x.shape[1]).to(x.device)
-    x[rows] = x[rows].masked_fill(~allowed, float("-inf"))
+    allowed = allowed_tokens([samplers[i].grammar for i in rows], x.shape[1])
+    if len(rows) < x.shape[0]:  # free rows allow everything; one in-place fill for the whole batch
+        every = torch.ones(x.shape, dtype=torch.bool)
+        every[rows] = allowed
+        allowed = every
+    x.masked_fill_(~allowed.to(x.device), float("-inf"))
 
 
 def _draw(x: torch.Tensor, samplers: list[SequenceSampler]) -> torch.Tensor:
