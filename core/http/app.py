@@ -22,7 +22,7 @@ from . import errors
 from .errors import RESPONSES
 from .metrics import metrics
 from .model_slot import ModelSlot
-from .openai_routes import OpenAIController, TokenizerController
+from .openai_routes import InfillController, OpenAIController, TokenizerController
 from .security import make_guard
 from .streaming import ClientGone
 from .tools_routes import CatalogController, RunsController, ToolsController
@@ -100,6 +100,7 @@ def create_app(
             health,
             metrics,
             OpenAIController,
+            InfillController,
             TokenizerController,
             ToolsController,
             RunsController,

@@ -18,6 +18,7 @@ from ..engine.outputs import CompletionOutput, RequestOutput
 from ..engine.outputs import TokenLogprob as EngineLogprob
 from ..engine.sampling import Constraint, SamplingParams
 from ..errors import ToolsmithError
+from . import fim
 from . import openai_types as oa
 from . import tool_calls
 from .errors import RESPONSES, ApiError, error_body
@@ -57,6 +58,12 @@ class OpenAIController(Controller):
         prompt = completion_prompt(data.prompt)
         max_tokens = capped(data.max_tokens or 16, state.settings.max_tokens, "max_tokens")
         params = sampling_params(data, max_tokens, data.logprobs)
+        if data.suffix is not None:
+            if not isinstance(prompt, str):
+                raise ApiError(400, "suffix needs a text prompt (the code before the cursor)", "prompt")
+            infill = fim.require_fim(engine.tokenizer, state.slot.name, "suffix")
+            prompt = fim.fim_prompt(engine.tokenizer, infill, prompt, data.suffix)
+            params = msgspec.structs.replace(params, stop_token_ids=[*params.stop_token_ids, *infill.ends])
         view = CompletionView(state.slot.name, engine.tokenizer, data)
         return await respond(request, engine.generate(prompt, params, view.id), view, data)
 
@@ -94,6 +101,70 @@ class OpenAIController(Controller):
             params = msgspec.structs.replace(params, skip_special_tokens=False)
         view = ChatView(slot.name, engine.tokenizer, data, setup if tools else None)
         return await respond(request, engine.generate(prompt, params, view.id), view, data)
+
+
+class InfillController(Controller):
+    tags = ["Code completion"]
+
+    @post(
+        "/infill",
+        status_code=200,
+        responses=RESPONSES,
+        summary="llama.cpp's fill-in-the-middle: the code between a prefix and a suffix",
+        operation_class=event_stream_operation(oa.InfillResponse),
+    )
+    async def infill(self, data: JSONBody[oa.InfillRequest], request: Request, state: State) -> oa.InfillResponse:
+        slot = state.slot
+        check_model(slot, data.model)
+        engine = slot.ready()
+        infill = fim.require_fim(engine.tokenizer, slot.name, "input_prefix")
+        if data.input_extra and infill.file_sep is None:
+            raise ApiError(400, f"input_extra needs a model with a file separator token; {slot.name}'s FIM format has none", "input_extra")
+        files = [(f.filename, f.text) for f in data.input_extra]
+        prompt = fim.fim_prompt(engine.tokenizer, infill, data.input_prefix + data.prompt, data.input_suffix, files)
+        cap = state.settings.max_tokens
+        context = slot.context_length()
+        room = max(1, min(cap, context - len(prompt))) if context else cap
+        max_tokens = room if data.n_predict == -1 else capped(max(1, data.n_predict), cap, "n_predict")
+        params = SamplingParams(
+            temperature=data.temperature,
+            top_k=data.top_k,
+            top_p=data.top_p,
+            min_p=data.min_p,
+            seed=data.seed,
+            max_tokens=max_tokens,
+            stop=list(data.stop),
+            stop_token_ids=infill.ends,
+        )
+        stream = engine.generate(prompt, params)
+        if not data.stream:
+            output = await unless_disconnected(request, _last(stream))
+            return _infill_response(output, slot.name)
+        first = await unless_disconnected(request, anext(stream))
+        return event_stream(_infill_frames(stream, first, slot.name))
+
+
+def _infill_response(output: RequestOutput, model: str) -> oa.InfillResponse:
+    c = output.outputs[0]
+    return oa.InfillResponse(
+        content=c.text, stop=True, tokens_predicted=len(c.token_ids), tokens_evaluated=len(output.prompt_token_ids), model=model
+    )
+
+
+async def _infill_frames(stream: AsyncIterator[RequestOutput], output: RequestOutput, model: str):
+    """llama.cpp's stream: ``{"content", "stop": false}`` per piece, then the whole answer with ``stop: true``; no [DONE]."""
+    try:
+        while not output.finished:
+            if output.outputs[0].delta_text:
+                yield frame({"content": output.outputs[0].delta_text, "stop": False})
+            output = await anext(stream)
+        if output.outputs[0].delta_text:
+            yield frame({"content": output.outputs[0].delta_text, "stop": False})
+        yield frame(msgspec.structs.replace(_infill_response(output, model), content=""))
+    except ToolsmithError as e:
+        yield frame(error_body(503, str(e)))
+    finally:
+        await stream.aclose()
 
 
 class TokenizerController(Controller):

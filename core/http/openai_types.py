@@ -88,12 +88,18 @@ class CompletionRequest(_Sampling, kw_only=True):
     best_of: Annotated[int, msgspec.Meta(ge=1, le=1)] | None = None  # only 1: send n for several answers
 
 
+class InfillFile(Request, kw_only=True):
+    filename: str = ""
+    text: str
+
+
 class InfillRequest(Request, kw_only=True):
     """llama.cpp's ``/infill``: code before and after the cursor."""
 
     input_prefix: str
     input_suffix: str = ""
-    input_extra: list[dict] = []  # other files ({"filename", "text"}) placed before the prefix
+    input_extra: list[InfillFile] = []  # other files, placed before the prefix
+    cache_prompt: bool = True  # the prefix cache is always on
     prompt: str = ""  # text after the prefix, as llama.cpp appends it
     n_predict: Annotated[int, msgspec.Meta(ge=-1)] = -1
     temperature: Annotated[float, msgspec.Meta(ge=0, le=2)] = 0.8

@@ -70,3 +70,17 @@ def build_qwen_tools(folder: Path, context: int) -> Path:
     config["chat_template"] = QWEN_TOOLS_TEMPLATE
     config_path.write_text(json.dumps(config))
     return folder
+
+
+FIM_TOKENS = ["<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|fim_pad|>", "<|file_sep|>"]
+
+
+def build_fim(folder: Path, context: int) -> Path:
+    """A tiny model whose tokenizer has Qwen2.5-Coder's FIM tokens (added past the fixture vocabulary)."""
+    from tokenizers import AddedToken, Tokenizer
+
+    tiny_models.build(folder, "llama-tied", max_position_embeddings=context, vocab_size=tiny_models.VOCAB + 8)
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.add_special_tokens([AddedToken(t, special=True) for t in FIM_TOKENS])
+    tokenizer.save(str(folder / "tokenizer.json"))
+    return folder

@@ -17,9 +17,10 @@ BASE_URL = f"http://{DEFAULT.host}:{DEFAULT.port}/v1"
 
 def test_continue_uses_the_served_openai_api():
     config = yaml.safe_load((EDITORS / "vscode" / "continue-config.yaml").read_text())
-    [model] = config["models"]
-    assert (model["provider"], model["apiBase"]) == ("openai", BASE_URL)
-    assert model["apiKey"] == "${{ secrets.TOOLSMITH_API_KEY }}"
+    for model in config["models"]:
+        assert (model["provider"], model["apiBase"]) == ("openai", BASE_URL)
+        assert model["apiKey"] == "${{ secrets.TOOLSMITH_API_KEY }}"
+    assert [m["roles"] for m in config["models"]] == [["chat", "edit", "apply"], ["autocomplete"]]
 
 
 def test_zed_uses_the_served_openai_api_and_the_key_variable_the_server_reads():
