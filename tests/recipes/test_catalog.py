@@ -91,9 +91,13 @@ def test_a_missing_main_path_is_a_clear_usage_error(name, tmp_path, run_plain_to
 
 
 def _required_options(name, tmp_path):
-    options = {"convert-images": ["--to", "png"], "find-and-replace": ["--find", "a", "--replace", "b"]}
-    options["merge-csv-files"] = options["join-files"] = ["--output", tmp_path / "out"]
-    return options.get(name, [])
+    """A valid value for each required option, so that only the missing path is wrong."""
+    special = {("convert-images", "to"): "png"}
+    options = []
+    for p in CATALOG[name].manifest.parameters:
+        if p.required and not p.positional:
+            options += ["--" + p.name, special.get((name, p.name), tmp_path / "out" if p.kind in PATH_KINDS else "a")]
+    return options
 
 
 @pytest.mark.parametrize("name", NAMES)
