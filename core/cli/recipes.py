@@ -10,7 +10,7 @@ from rich.table import Table
 from .. import manifest as manifest_module
 from ..errors import ToolsmithError
 from ..recipes import Recipe, recipes as catalog
-from ..retrieval import THRESHOLD, search as search_recipes
+from ..retrieval import decide, search as search_recipes
 from .output import console, emit_json, json_option
 
 
@@ -67,8 +67,9 @@ def search(query: tuple[str, ...], limit: int, as_json: bool) -> None:
     for row in rows:
         table.add_row(row["name"], f"{row['score']:.2f}", row["description"])
     console().print(table)
-    if rows[0]["score"] < THRESHOLD:
-        click.echo(f"(no match reaches {THRESHOLD}: `toolsmith new` would not use a recipe for this)")
+    decision = decide(text)
+    if decision.verdict != "sure":
+        click.echo(f"(`toolsmith new` would not pick one by itself: {decision.reason})")
 
 
 @recipes_group.command("show")

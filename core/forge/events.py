@@ -21,6 +21,7 @@ class Started(Event, tag="started"):
 class RecipeMatch(msgspec.Struct, frozen=True):
     name: str
     score: float
+    description: str = ""
 
 
 class RecipesFound(Event, tag="recipes"):
@@ -31,6 +32,26 @@ class UsingRecipe(Event, tag="using_recipe"):
     name: str
     score: float
     reason: str  # why a recipe is used instead of the model
+
+
+class Unsure(Event, tag="unsure"):
+    """No recipe surely fits: these might (best first); `toolsmith new --recipe NAME` takes one."""
+
+    matches: list[RecipeMatch]
+    reason: str
+
+
+class ParametersFilled(Event, tag="parameters"):
+    """Defaults taken from the request's words ("800 pixels wide" -> width 800), shown before saving."""
+
+    values: dict[str, str | int | bool]
+
+
+class AlreadyHave(Event, tag="exists"):
+    """The recipe is already saved as this tool; nothing new was saved."""
+
+    name: str
+    command: str  # how to run it
 
 
 class Attempt(Event, tag="attempt"):
@@ -89,7 +110,8 @@ class Error(Event, tag="error"):
 
 
 ANY = (
-    Started | RecipesFound | UsingRecipe | Attempt | Token | Checked | SmokeRun | Diff | Saved | Planned | Applied | Undone | Error
+    Started | RecipesFound | UsingRecipe | Unsure | ParametersFilled | AlreadyHave | Attempt | Token | Checked | SmokeRun | Diff
+    | Saved | Planned | Applied | Undone | Error
 )
 
 

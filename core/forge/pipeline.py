@@ -16,19 +16,22 @@ from ..errors import ToolsmithError
 from ..library import Library
 from ..manifest import check_name, now
 from ..recipes import recipes
-from ..retrieval import THRESHOLD, best, search
+from ..retrieval import ASK, SURE, default_index, search
 from . import prompt
 from .events import (
+    AlreadyHave,
     Attempt,
     Checked,
     Diff,
     Error,
     Event,
+    ParametersFilled,
     RecipeMatch,
     RecipesFound,
     Saved,
     Started,
     Token,
+    Unsure,
     UsingRecipe,
 )
 from .extract import Extracted, extract
@@ -66,20 +69,42 @@ def forge_new(
     name: str | None = None,
     choose_name: Callable[[str], str | None] | None = None,
     library: Library | None = None,
+    recipe: str | None = None,
+    generate: bool = False,
+    choose_recipe: Callable[[list[RecipeMatch]], str | None] | None = None,
 ) -> Iterator[Event]:
-    """Make and save a tool: with the model when there is one, else the best recipe."""
+    """Make and save a tool: a vetted recipe when one surely fits, else the model, else an honest no.
+
+    `recipe` names the recipe to use; `generate` asks the model even when a recipe fits;
+    `choose_recipe` (a terminal) picks among the likely recipes when none is sure.
+    """
     library = library or Library()
     description = check_description(description)
     if name is not None:
         check_name(name)
-    yield Started(task="new", description=description)
-    matches = search(description, limit=3)
-    yield RecipesFound(matches=[RecipeMatch(m.recipe_name, round(m.score, 3)) for m in matches])
-    if engine is None:
-        yield from _from_recipe(description, config, name, choose_name, library)
-        return
     catalog = recipes()
-    examples = [catalog[m.recipe_name] for m in matches[:EXAMPLES]]
+    if recipe is not None and recipe not in catalog:
+        close = difflib.get_close_matches(recipe, list(catalog), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ForgeError(f"no recipe named {recipe!r}; {hint}see `toolsmith recipes list`")
+    if generate and engine is None:
+        raise ForgeError("--generate needs a model: add one with `toolsmith models add PATH` (or configure a remote server)")
+    yield Started(task="new", description=description)
+    sure = config.forge.recipe_threshold if config.forge.recipe_threshold is not None else SURE
+    decision = default_index().decide(description, sure=sure)
+    found = [RecipeMatch(m.recipe_name, round(m.score, 3), catalog[m.recipe_name].manifest.description) for m in decision.matches]
+    yield RecipesFound(matches=found)
+    if recipe is not None:
+        yield from _save_recipe(catalog[recipe], description, "chosen with --recipe", 1.0, name, choose_name, library)
+        return
+    if not generate and decision.verdict == "sure":
+        reason = "no model installed" if engine is None else "a vetted recipe fits (checked, tested and instant; --generate asks the model instead)"
+        yield from _save_recipe(catalog[found[0].name], description, reason, found[0].score, name, choose_name, library)
+        return
+    if engine is None:
+        yield from _without_model(decision, found, description, name, choose_name, choose_recipe, library)
+        return
+    examples = [catalog[m.recipe_name] for m in search(description, limit=EXAMPLES)]
     messages = prompt.new_messages(description, examples)
     for event in _generate_until_valid(engine, messages, config, slug(description), description):
         if isinstance(event, Extracted):
@@ -91,7 +116,42 @@ def forge_new(
             version = library.save(manifest, event.source, new=True)
             yield Saved(name=target, version=version, origin="model", path=str(library.load(target).path))
             return
+        if isinstance(event, Error) and found and found[0].score >= ASK:
+            yield from _offer_instead(event, found, description, name, choose_name, choose_recipe, library)
+            return
         yield event
+
+
+def _without_model(decision, found, description, name, choose_name, choose_recipe, library):
+    """No model: a sure recipe was already used, so ask (on a terminal) or refuse, listing the candidates."""
+    if decision.verdict == "unsure":
+        yield Unsure(matches=found, reason=decision.reason)
+        chosen = choose_recipe(found) if choose_recipe else None
+        if chosen:
+            yield from _save_recipe(recipes()[chosen], description, "chosen by you", _score(found, chosen), name, choose_name, library)
+            return
+        listed = "; ".join(f"{m.name} ({m.score:.2f})" for m in found)
+        yield Error(message=f"not sure which recipe fits ({decision.reason}); nothing was saved. Likely: {listed}. "
+                    f'Take one with `toolsmith new --recipe NAME "{description}"`, or add a model with `toolsmith models add PATH`')
+        return
+    why = f" ({decision.reason})" if decision.reason else ""
+    yield Error(message=f"no model installed and no built-in recipe fits this description{why}; nothing was saved. "
+                "Add a model with `toolsmith models add PATH` (or see `toolsmith recipes list`)")
+
+
+def _offer_instead(error: Error, found, description, name, choose_name, choose_recipe, library):
+    """The model failed: offer the closest vetted recipe rather than nothing."""
+    yield Unsure(matches=found, reason=error.message)
+    chosen = choose_recipe(found) if choose_recipe else None
+    if chosen:
+        yield from _save_recipe(recipes()[chosen], description, "the model failed; chosen by you", _score(found, chosen), name, choose_name, library)
+        return
+    yield Error(message=f"{error.message}. The closest vetted recipe is {found[0].name} ({found[0].description}): "
+                f'`toolsmith new --recipe {found[0].name} "{description}"`')
+
+
+def _score(found, chosen: str) -> float:
+    return next((m.score for m in found if m.name == chosen), 0.0)
 
 
 def forge_edit(tool_name: str, change: str, config: Config, *, engine=None, library: Library | None = None) -> Iterator[Event]:
@@ -156,27 +216,32 @@ def _generate_until_valid(engine, messages, config: Config, default_name: str, d
     yield Error(message=f"the model did not produce a working tool in {attempts} attempts; nothing was saved (try rephrasing, or a larger model)")
 
 
-def _from_recipe(description, config: Config, name, choose_name, library: Library):
-    threshold = config.forge.recipe_threshold if config.forge.recipe_threshold is not None else THRESHOLD
-    match = best(description, threshold)
-    if match is None:
-        yield Error(
-            message="no model installed and no built-in recipe fits this description; "
-            "add a model with `toolsmith models add PATH` (or see `toolsmith recipes list`)"
-        )
+def _save_recipe(recipe, description, reason, score, name, choose_name, library: Library):
+    """Save `recipe` with defaults from the request's words; if it is already saved, say how to run it."""
+    yield UsingRecipe(name=recipe.name, score=round(score, 2), reason=reason)
+    parameters = fill_parameters(recipe.manifest.parameters, description)
+    filled = {p.name: p.default for p, before in zip(parameters, recipe.manifest.parameters) if p.default != before.default}
+    if filled:
+        yield ParametersFilled(values=filled)
+    if name is None and library.exists(recipe.name) and library.load(recipe.name).source == recipe.source:
+        yield AlreadyHave(name=recipe.name, command=_run_command(recipe.name, parameters, filled))
         return
-    recipe = recipes()[match.recipe_name]
-    yield UsingRecipe(name=recipe.name, score=round(match.score, 2), reason="no model installed")
     target = _free_name(name or recipe.name, name is not None, choose_name, library)
     if target is None:
-        yield Error(message=f"a tool named {recipe.name!r} already exists; pass --name to save another copy")
+        yield Error(message=f"a tool named {name or recipe.name!r} already exists; pass --name to save another copy")
         return
     stamp = now()
-    manifest = msgspec.structs.replace(
-        recipe.manifest, name=target, parameters=fill_parameters(recipe.manifest.parameters, description), created=stamp, updated=stamp
-    )
+    manifest = msgspec.structs.replace(recipe.manifest, name=target, parameters=parameters, created=stamp, updated=stamp)
     version = library.save(manifest, recipe.source, new=True)
     yield Saved(name=target, version=version, origin="recipe", path=str(library.load(target).path))
+
+
+def _run_command(name: str, parameters, filled: dict) -> str:
+    """`toolsmith run NAME FOLDER --width 800`: the positional placeholders, then what the words asked for."""
+    words = [p.name.upper() for p in parameters if p.positional and p.required]
+    for key, value in filled.items():
+        words += [f"--{key}"] if value is True else [] if value is False else [f"--{key}", str(value)]
+    return " ".join(["toolsmith", "run", name, *words])
 
 
 def _free_name(wanted: str, explicit: bool, choose_name, library: Library) -> str | None:

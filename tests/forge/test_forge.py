@@ -10,7 +10,7 @@ from toolsmith.core import config as config_module
 from toolsmith.core.forge import events as ev
 from toolsmith.core.forge.pipeline import ForgeError, forge_edit, forge_new
 from toolsmith.core.library import Library
-from toolsmith.core.retrieval import THRESHOLD
+from toolsmith.core.retrieval import SURE
 from scripted_engine import ScriptedEngine
 
 MANIFEST = textwrap.dedent(
@@ -84,7 +84,7 @@ def test_repair_after_a_syntax_error(config):
 
 def test_recipes_are_worked_examples_in_the_prompt(config):
     engine = ScriptedEngine([reply(GOOD)])
-    run(forge_new("rename my photos by the date they were taken", config, engine=engine))
+    run(forge_new("rename my photos by the date they were taken", config, engine=engine, generate=True))
     assert "```toml\nname = \"rename-photos-by-date\"" in engine.prompts[0]
     assert "def main(argv=None)" in engine.prompts[0]
 
@@ -185,7 +185,7 @@ def test_interrupted_generation_saves_nothing(config):
 def test_no_model_uses_the_best_recipe(config):
     events = run(forge_new("rename photos by date", config, engine=None))
     using = [e for e in events if isinstance(e, ev.UsingRecipe)][0]
-    assert using.name == "rename-photos-by-date" and using.score >= THRESHOLD
+    assert using.name == "rename-photos-by-date" and using.score >= SURE
     assert events[-1].origin == "recipe"
     assert Library().load("rename-photos-by-date").manifest.origin == "recipe"
 

@@ -52,7 +52,7 @@ def main(argv=None):
     parser.add_argument("output", type=Path, nargs="?", help="the JSON file to write (default: print it)")
     parser.add_argument("--infer-types", action="store_true", help="turn numbers into JSON numbers instead of text")
     parser.add_argument("--indent", type=int, default=2, help="spaces of indentation (default %(default)s)")
-    parser.add_argument("--dry-run", action="store_true", help="only print how many rows would be written")
+    parser.add_argument("--dry-run", action="store_true", help="only report the rows that would be written, writing nothing")
     args = parser.parse_args(argv)
 
     if not args.input.is_file():

@@ -52,7 +52,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Convert JSON records to a CSV file.")
     parser.add_argument("input", type=Path, help="the JSON or JSON Lines file to read")
     parser.add_argument("output", type=Path, nargs="?", help="the CSV file to write (default: print it)")
-    parser.add_argument("--dry-run", action="store_true", help="only print how many rows would be written")
+    parser.add_argument("--dry-run", action="store_true", help="only report the rows that would be written, writing nothing")
     args = parser.parse_args(argv)
 
     if not args.input.is_file():
