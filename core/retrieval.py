@@ -43,6 +43,7 @@ SURE = 0.5  # at or above this, with MARGIN over the runner-up and nothing again
 ASK = 0.45  # below this no recipe fits; between ASK and SURE the user picks from the top three (or is refused without a terminal)
 MARGIN = 0.1  # the best must lead the runner-up by this much to be sure
 AGAINST_FACTOR = 1.0  # each thing the request names that a recipe never mentions halves its score
+NAMED = 0.75  # the least score of a recipe whose whole name the request says
 MIN_SHARED = 2  # a sure match shares at least this many telling terms with the request ("make a website": one)
 MAX_QUERY_TERMS = 64  # a request is a sentence or two; a pasted essay is cut, not slowly scored
 K1, B = 1.2, 0.75
@@ -218,6 +219,7 @@ class Match(msgspec.Struct, frozen=True):
     score: float  # in [0, 1], lowered by AGAINST_FACTOR per term against; compare with SURE and ASK
     against: tuple[str, ...] = ()  # what the request names that the recipe never mentions
     shared: int = 0  # how many of the request's telling terms (not file/folder) the recipe has
+    named: bool = False  # the request says the recipe's name, word for word ("clean up file names")
 
 
 class Decision(msgspec.Struct, frozen=True):
@@ -226,6 +228,11 @@ class Decision(msgspec.Struct, frozen=True):
     verdict: Literal["sure", "unsure", "none"]
     matches: list[Match]  # best first, at most three
     reason: str = ""  # why it is not sure, in words for the user
+
+
+def _plain_words(text: str) -> list[str]:
+    """Every word, stemmed, stop words kept: for spotting a recipe's name said word for word."""
+    return [stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())]
 
 
 def _one_way(counts: Counter) -> Counter:
@@ -250,6 +257,7 @@ class Index:
         self.idf = {term: math.log(1 + (n - df + 0.5) / (df + 0.5)) for term, df in frequency.items()}
         # an unknown word weighs UNKNOWN_WEIGHT times a rare word that a recipe names a couple of times
         self.unknown_weight = UNKNOWN_WEIGHT * math.log(1 + (n - 0.5) / 1.5) * 2 * (K1 + 1) / (2 + K1)
+        self.name_words = [_plain_words(name) for name in self.names]
         self.vocabulary = sorted({w for text in documents.values() for w in words(text)} | set(CONCEPTS))
 
     @classmethod
@@ -259,6 +267,7 @@ class Index:
     def search(self, query: str, limit: int = 5) -> list[Match]:
         """The best `limit` documents for `query`, best first; empty when nothing matches."""
         known, unknown, guessed = self.query_terms(query)
+        said = " ".join(_plain_words(query))
         unhandled = tuple(sorted(UNHANDLED & set(re.findall(r"[a-z]+", query.lower()))))  # "download", not "Downloads"
         if not known:
             return []
@@ -272,8 +281,9 @@ class Index:
                 against = tuple(t for t in known if (t in AGAINST_TERMS or ">" in t) and not counts[t] and t not in guessed)
                 against += unhandled
                 shared = sum(1 for t in known if counts[t] and t not in GENERIC_TERMS)
+                named = f" {' '.join(self.name_words[i])} " in f" {said} "
                 score = round(sum(row) / ideal * AGAINST_FACTOR ** len(against), 4)
-                scored.append(Match(self.names[i], score, against, shared))
+                scored.append(Match(self.names[i], max(score, NAMED) if named else score, against, shared, named))
         scored.sort(key=lambda m: (-m.score, m.recipe_name))
         return scored[:limit]
 
@@ -285,6 +295,8 @@ class Index:
         if not matches or matches[0].score < ask:
             return Decision("none", matches, "no recipe fits these words")
         top, runner_up = matches[0], (matches[1].score if len(matches) > 1 else 0.0)
+        if top.named and not top.against and not (len(matches) > 1 and matches[1].named):
+            return Decision("sure", matches)
         if top.against:
             reason = f"{top.recipe_name} does not handle: {', '.join(top.against)}"
         elif top.score < sure:

@@ -48,9 +48,11 @@ class ToolDetail(msgspec.Struct, kw_only=True):
     versions: list[Version]
 
 
-class NewTool(msgspec.Struct, kw_only=True):
+class NewTool(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     description: str
     name: str | None = None
+    recipe: str | None = None  # use this built-in recipe
+    generate: bool = False  # ask the model even when a vetted recipe surely fits
 
 
 class EditTool(msgspec.Struct, kw_only=True):
@@ -138,7 +140,9 @@ class ToolsController(Controller):
     )
     async def create_tool(self, data: JSONBody[NewTool], state: State) -> Stream:
         engine = _forge_engine(state)
-        return await forge_stream(lambda: forge_new(data.description, state.config, engine=engine, name=data.name))
+        return await forge_stream(lambda: forge_new(
+            data.description, state.config, engine=engine, name=data.name, recipe=data.recipe, generate=data.generate
+        ))
 
     @post(
         "/{name:str}/edit",

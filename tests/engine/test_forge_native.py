@@ -37,7 +37,7 @@ def test_garbage_output_is_repaired_then_refused(long_context_model):
     config = msgspec.structs.replace(config, forge=msgspec.structs.replace(config.forge, max_tokens=40, max_attempts=2))
     engine = models.open_engine(config)
     try:
-        events = list(forge_new("rename photos by date", config, engine=engine))
+        events = list(forge_new("rename photos by date", config, engine=engine, generate=True))
     finally:
         engine.shutdown()
     attempts = [e for e in events if isinstance(e, ev.Attempt)]

@@ -129,7 +129,7 @@ def test_recipes_search_and_plugins(client):
 def test_the_forge_streams_model_tokens_through_the_server(server):
     """With a model, events arrive as the model writes (a random model cannot write a working tool)."""
     with httpx.stream(
-        "POST", server.url + "/api/tools", headers=AUTH, json={"description": "count the words in a file"}, timeout=120
+        "POST", server.url + "/api/tools", headers=AUTH, json={"description": "count the words in a file", "generate": True}, timeout=120
     ) as response:
         assert response.status_code == 200
         found = [json.loads(line.removeprefix("data: ")) for line in response.iter_lines() if line]

@@ -172,3 +172,9 @@ def test_folding_meets_inflections_and_synonyms():
     assert retrieval.terms("Renamed pictures") == retrieval.terms("rename photo")
     assert retrieval.terms("directories") == retrieval.terms("folder")
     assert retrieval.terms("filenames") == retrieval.terms("file names")
+
+
+@pytest.mark.parametrize("name", sorted(recipes()))
+def test_a_recipe_named_word_for_word_is_a_sure_match(name):
+    decision = decide(name.replace("-", " "))
+    assert decision.verdict == "sure" and decision.matches[0].recipe_name == name and decision.matches[0].named
