@@ -138,4 +138,5 @@ def _explain(e: msgspec.ValidationError) -> str:
 def to_toml(config: Config) -> str:
     import tomli_w
 
-    return tomli_w.dumps(msgspec.to_builtins(config))
+    sections = msgspec.to_builtins(config)  # TOML has no null: an unset key (None) is left out, as in the file
+    return tomli_w.dumps({name: {k: v for k, v in keys.items() if v is not None} for name, keys in sections.items()})

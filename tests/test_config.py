@@ -100,3 +100,10 @@ def test_config_cli_error_is_one_line(run_cli):
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
     assert "Traceback" not in result.stderr
+
+
+def test_config_show_on_a_fresh_home_leaves_unset_keys_out(run_cli):
+    shown = run_cli("config", "show")
+    assert shown.returncode == 0, shown.stderr
+    assert "[forge]" in shown.stdout and "recipe_threshold" not in shown.stdout
+    assert config.load().forge.recipe_threshold is None

@@ -20,7 +20,7 @@ _LEXERS = {"python": "python", "bash": "bash"}
 
 
 @click.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--manifest", "manifest_path", type=click.Path(path_type=Path),
               help=f"The tool's manifest (default: {MANIFEST_FILE} beside the source, if any).")
 @json_option

@@ -11,7 +11,7 @@ from ..forge import events as ev
 from ..forge.pipeline import forge_edit, forge_new
 from ..library import Library
 from ..models import open_engine
-from ..toolrun import invocation, parser_for, policy_for
+from ..toolrun import invocation, option, parser_for, policy_for
 from .output import console, emit_event, json_errors, json_option
 from .runs import print_result
 
@@ -133,10 +133,24 @@ def _print(event) -> None:
 def run(name: str, args: tuple[str, ...], yes: bool, preview: bool, allow_degraded: bool, as_json: bool) -> None:
     """Run tool NAME on ARGS in the sandbox: preview the changes, confirm, apply.
 
-    `toolsmith run NAME --help` shows the tool's own arguments.
+    `toolsmith run NAME --help` shows the tool's own arguments. Toolsmith's own options
+    may also come after NAME, unless the tool has an option of the same name.
     """
-    with json_errors(as_json):
-        _run(name, list(args), yes, preview, allow_degraded, as_json)
+    if name.startswith("-"):
+        raise click.UsageError(f"no such option: {name} (run's options are --yes, --preview, --allow-degraded and --json)")
+    args = list(args)
+    own = [a for a in args if a in OWN_OPTIONS]
+    with json_errors(as_json or "--json" in own):
+        if own:
+            declared = {option(p) for p in Library().load(name).manifest.parameters}
+            for flag in (a for a in own if a not in declared):
+                args.remove(flag)
+                yes, preview = yes or flag in ("--yes", "-y"), preview or flag == "--preview"
+                allow_degraded, as_json = allow_degraded or flag == "--allow-degraded", as_json or flag == "--json"
+        _run(name, args, yes, preview, allow_degraded, as_json)
+
+
+OWN_OPTIONS = ("--yes", "-y", "--preview", "--allow-degraded", "--json")
 
 
 def _run(name: str, args: list[str], yes: bool, preview: bool, allow_degraded: bool, as_json: bool) -> None:

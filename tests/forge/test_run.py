@@ -154,3 +154,15 @@ def test_json_errors_are_json_lines(run_cli, tmp_path):
     assert json.loads(missing.stdout) == {"type": "error", "message": "no tool named 'no-such-tool' (see `toolsmith list`)"}
     empty = run_cli("new", "   ", "--json")
     assert empty.returncode == 1 and json.loads(empty.stdout)["type"] == "error"
+
+
+def test_toolsmiths_own_options_after_the_name_are_toolsmiths(run_cli, photos):
+    assert run_cli("new", "rename photos by date").returncode == 0
+    ran = run_cli("run", "rename-photos-by-date", photos, "--yes", "--json")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert json.loads(ran.stdout.splitlines()[-1])["type"] == "applied"
+
+
+def test_an_unknown_run_option_before_the_name_is_a_usage_error(run_cli, tmp_path):
+    result = run_cli("run", "--frobnicate", "some-tool", tmp_path)
+    assert result.returncode == 2 and "--frobnicate" in result.stderr
