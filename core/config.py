@@ -49,6 +49,10 @@ class SandboxConfig(_Section):
     allow_degraded: bool = False
     timeout: Annotated[float, msgspec.Meta(gt=0)] = 60.0
     memory_mb: Annotated[int, msgspec.Meta(gt=0)] = 2048
+    preview_mb: Annotated[int, msgspec.Meta(gt=0)] = 4096  # what one preview may write, in all
+    preview_files: Annotated[int, msgspec.Meta(gt=0)] = 100_000  # files and folders one preview may add
+    preview_days: Annotated[float, msgspec.Meta(gt=0)] = 7.0  # a preview never applied keeps its layers this long
+    keep_runs_days: Annotated[float, msgspec.Meta(ge=0)] = 30.0  # `toolsmith runs prune` removes older runs (not applied ones)
 
 
 class ForgeConfig(_Section):

@@ -7,6 +7,7 @@ defaults are passed explicitly, so what runs is exactly what the plan shows.
 """
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import msgspec
@@ -75,7 +76,7 @@ def policy_for(tool: Tool, inv: Invocation, settings: SandboxConfig, allow_degra
     """Exactly the paths the user passed, with the access the manifest declares."""
     from toolsmith.sandbox import tool_policy
 
-    return tool_policy(
+    policy = tool_policy(
         tool.manifest,
         inv.arguments,
         tool_dir=str(tool.path),
@@ -83,6 +84,7 @@ def policy_for(tool: Tool, inv: Invocation, settings: SandboxConfig, allow_degra
         memory_mb=settings.memory_mb,
         allow_degraded=allow_degraded or settings.allow_degraded,
     )
+    return dataclasses.replace(policy, preview_mb=settings.preview_mb, preview_files=settings.preview_files)
 
 
 def _render(p: Parameter, items: list) -> list[str]:

@@ -25,6 +25,7 @@ from ..core.errors import ToolsmithError
 from . import layers
 from .layers import LayerStatus
 from .policy import Overlay, Policy
+from .quota import LayerQuota
 
 SANDBOX_UID = 65534  # "nobody": what a run started as root becomes
 SIMULATE_ENV = "TOOLSMITH_SANDBOX_SIMULATE_MISSING"  # test hook: comma-separated layer names
@@ -66,6 +67,7 @@ class ExecResult:
     timed_out: bool
     killed: bool  # ended by a resource limit (CPU time, file size, captured output) or SIGKILL
     usage: Usage
+    over_quota: str = ""  # "bytes" or "entries": the preview's layers passed Policy.preview_mb / preview_files
 
 
 def execute(
@@ -86,7 +88,8 @@ def execute(
     config = _child_config(list(argv), policy, list(overlays), probe=False)
     if config["drop_to"] is not None and overlays:
         _give_to_sandbox_uid(overlays)
-    return _run(config, policy, capture, stdin)
+    quota = LayerQuota([os.path.realpath(o.upper) for o in overlays], policy.preview_mb << 20, policy.preview_files) if overlays else None
+    return _run(config, policy, capture, stdin, quota=quota)
 
 
 def check_layers() -> list[LayerStatus]:
@@ -254,7 +257,7 @@ def _child_config(argv: list[str], policy: Policy, overlays: list[Overlay], prob
 
 # ---------------------------------------------------------------- running and collecting
 
-def _run(config: dict, policy: Policy, capture: bool, stdin: bytes | None, status: bool = False):
+def _run(config: dict, policy: Policy, capture: bool, stdin: bytes | None, status: bool = False, quota: LayerQuota | None = None):
     status_r, status_w = os.pipe()
     config["status_fd"] = status_w
     plan = os.memfd_create("toolsmith-sandbox-plan")
@@ -277,12 +280,14 @@ def _run(config: dict, policy: Policy, capture: bool, stdin: bytes | None, statu
     if stdin is not None:
         threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True).start()
     try:
-        streams, stopped = _collect(proc, status_r, started + policy.timeout, policy.max_output_mb << 20)
+        streams, stopped = _collect(proc, status_r, started + policy.timeout, policy.max_output_mb << 20, quota)
     finally:
         _kill(proc)
         os.close(status_r)
     _, wait_status = os.waitpid(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(wait_status)
+    if quota and not stopped and (over := quota.exceeded(float("inf"))):  # what it wrote between two checks
+        stopped = f"quota:{over}"
     messages = _messages(streams.pop(status_r))
     if status:
         failure = next((m["failure"] for m in messages if "failure" in m), None)
@@ -304,9 +309,10 @@ def _run(config: dict, policy: Policy, capture: bool, stdin: bytes | None, statu
     code, killed = _ending(messages, wait_status)
     if stopped == "timeout":
         code, killed = EXIT_TIMEOUT, False
-    elif stopped == "output":
+    elif stopped:  # the captured output or the preview's layers passed their limit
         code, killed = EXIT_KILLED, True
-    return ExecResult(code, out, err, stopped == "timeout", killed, usage)
+    over = stopped.removeprefix("quota:") if stopped and stopped.startswith("quota:") else ""
+    return ExecResult(code, out, err, stopped == "timeout", killed, usage, over)
 
 
 def _feed(pipe, data: bytes) -> None:
@@ -317,10 +323,12 @@ def _feed(pipe, data: bytes) -> None:
         pass
 
 
-def _collect(proc: subprocess.Popen, status_r: int, deadline: float, output_limit: int) -> tuple[dict, str | None]:
-    """Read every stream until the run ends; kill the whole run at the deadline or when
-    the captured output passes ``output_limit`` bytes. Returns the streams and why the
-    run was stopped ("timeout", "output" or None)."""
+def _collect(proc: subprocess.Popen, status_r: int, deadline: float, output_limit: int,
+             quota: LayerQuota | None) -> tuple[dict, str | None]:
+    """Read every stream until the run ends; kill the whole run at the deadline, when
+    the captured output passes ``output_limit`` bytes or the layers pass the quota.
+    Returns the streams and why the run was stopped ("timeout", "output",
+    "quota:bytes", "quota:entries" or None)."""
     streams = {status_r: bytearray()}
     for pipe in (proc.stdout, proc.stderr):
         if pipe:
@@ -335,6 +343,8 @@ def _collect(proc: subprocess.Popen, status_r: int, deadline: float, output_limi
             now = time.monotonic()
             if not exited and not stopped and now >= deadline:
                 stopped, kill_at = "timeout", _stop(proc)
+            if not exited and not stopped and quota and (over := quota.exceeded(now)):
+                stopped, kill_at = f"quota:{over}", _stop(proc)
             if not exited and kill_at and now >= kill_at:
                 _kill(proc)
                 kill_at = now + 1.0
@@ -343,7 +353,7 @@ def _collect(proc: subprocess.Popen, status_r: int, deadline: float, output_limi
                 drain_until = now + 1.0
             if drain_until is not None and now >= drain_until:
                 break
-            wake = drain_until or kill_at or deadline
+            wake = drain_until or kill_at or min(deadline, quota.next_check if quota and not stopped else deadline)
             for key, _ in selector.select(max(0.0, wake - now)):
                 if key.fd == pidfd:
                     exited = True

@@ -26,6 +26,8 @@ class Policy:
     tmp_mb: int = 256  # the private /tmp (and /dev/shm), a tmpfs
     tmp_inodes: int = 65536
     max_output_mb: int = 64  # captured stdout + stderr; beyond it the run is killed (exit 137)
+    preview_mb: int = 4096  # what a preview's layers may grow by, in all; beyond it the run is killed
+    preview_files: int = 100_000  # ... and how many entries they may gain
 
 
 @dataclass

@@ -7,6 +7,7 @@ trash and staging ``area/``, and the apply/undo journals. The state of a run is
 derived from its journals, so it is right even after a crash:
 
     previewed --apply--> applied --undo--> undone
+    previewed --(preview_days pass)--> expired: its layers are removed
     direct: ran on the real files (preview=False); nothing to apply or undo
 """
 
@@ -20,6 +21,8 @@ import secrets
 import shutil
 import stat
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -34,7 +37,8 @@ from .plan import Layer, Plan, compute, prepare_copy
 if TYPE_CHECKING:
     from .policy import Overlay, Policy
 
-State = Literal["previewed", "applied", "undone", "direct"]
+State = Literal["previewed", "expired", "applied", "undone", "direct"]
+PREVIEW_DAYS = 7.0  # how long a preview keeps its layers (config: [sandbox] preview_days)
 RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
 DIRECT_NOTE = "ran directly on the write paths: no preview, nothing to apply or undo"
 
@@ -87,38 +91,48 @@ class RunSummary(msgspec.Struct, kw_only=True):
 # ---------------------------------------------------------------- API
 
 
-def run(command: list[str], policy: Policy, preview: bool = True) -> RunResult:
+def run(command: list[str], policy: Policy, preview: bool = True, preview_days: float = PREVIEW_DAYS) -> RunResult:
     """Run `command` under `policy`; with preview, its writes land in layers and
-    the result carries the plan; nothing real changes until `apply(run_id)`."""
+    the result carries the plan; nothing real changes until `apply(run_id)`.
+    Previews older than `preview_days` lose their layers (swept at most daily)."""
     from .launcher import execute
 
     recover()
+    _sweep_expired(preview_days)
     if preview:
         policy = dataclasses.replace(policy, write_paths=_write_roots(policy.write_paths))
     run_dir = _new_run_dir()
     try:
         layers, overlays = _prepare_layers(policy.write_paths, run_dir) if preview else ([], [])
         result = execute(command, policy, overlays=overlays)
+        if result.over_quota:
+            raise RunError(_quota_message(result.over_quota, policy))
         plan = compute(layers) if preview else None
+        record = RunRecord(
+            run_id=run_dir.name,
+            command=list(command),
+            created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            write_paths=[os.path.realpath(p) for p in policy.write_paths],
+            preview=preview,
+            exit_code=result.exit_code,
+            timed_out=result.timed_out,
+            killed=result.killed,
+            usage={k: float(v) for k, v in dataclasses.asdict(result.usage).items()} if result.usage else None,
+            plan=plan,
+        )
+        (run_dir / "stdout").write_bytes(result.stdout or b"")
+        (run_dir / "stderr").write_bytes(result.stderr or b"")
+        _save(run_dir, record)
     except BaseException:
-        _remove_tree(run_dir)  # nothing ran, or nothing can be applied: keep no half run
+        _remove_tree(run_dir)  # nothing ran, or nothing can be applied (disk full, say): keep no half run
         raise
-    record = RunRecord(
-        run_id=run_dir.name,
-        command=list(command),
-        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        write_paths=[os.path.realpath(p) for p in policy.write_paths],
-        preview=preview,
-        exit_code=result.exit_code,
-        timed_out=result.timed_out,
-        killed=result.killed,
-        usage={k: float(v) for k, v in dataclasses.asdict(result.usage).items()} if result.usage else None,
-        plan=plan,
-    )
-    (run_dir / "stdout").write_bytes(result.stdout or b"")
-    (run_dir / "stderr").write_bytes(result.stderr or b"")
-    _save(run_dir, record)
     return _result(run_dir, record)
+
+
+def _quota_message(which: str, policy: Policy) -> str:
+    limit = f"{policy.preview_mb} MiB ([sandbox] preview_mb)" if which == "bytes" else f"{policy.preview_files} new files and folders ([sandbox] preview_files)"
+    return (f"the preview was stopped: what the tool wrote passed the quota of {limit}; nothing was changed. "
+            "Give the tool a smaller folder, or raise the limit in the config")
 
 
 def apply(run_id: str) -> RunResult:
@@ -126,9 +140,12 @@ def apply(run_id: str) -> RunResult:
     recover()
     run_dir, record = _load(run_id)
     state = _state(run_dir, record)
+    if state == "expired":
+        raise RunError(f"run {run_id} expired: a preview keeps what the tool wrote for [sandbox] preview_days days only; run the tool again")
     if state != "previewed":
         raise RunError(f"run {run_id} is {state}; only a previewed run can be applied" + (f" ({DIRECT_NOTE})" if state == "direct" else ""))
-    journal.apply(record.plan, run_dir)
+    with _active(run_dir):
+        journal.apply(record.plan, run_dir)
     _remove_tree(run_dir / "layers")
     return _result(run_dir, record)
 
@@ -142,15 +159,20 @@ def undo(run_id: str | None = None, force: bool = False) -> RunResult:
     state = _state(run_dir, record)
     if state != "applied":
         raise RunError(f"run {run_id} is {state}; only an applied run can be undone" + (f" ({DIRECT_NOTE})" if state == "direct" else ""))
-    journal.undo(run_dir, force=force)
+    with _active(run_dir):
+        journal.undo(run_dir, force=force)
     return _result(run_dir, record)
 
 
 def recover() -> list[str]:
     """Roll back every apply or undo that a crash interrupted; one line per run fixed
-    (or that could not be fixed: one damaged run must not block every other)."""
+    (or that could not be fixed: one damaged run must not block every other).
+
+    Only the runs marked active are looked at (an apply or undo marks its run before
+    it starts and unmarks it once it ended), so this costs nothing with many runs."""
     fixed = []
-    for run_dir in _run_dirs():
+    for marker in _markers(ACTIVE):
+        run_dir = runs_dir() / marker
         try:
             what = journal.recover(run_dir)
         except OSError as e:
@@ -158,7 +180,30 @@ def recover() -> list[str]:
             continue
         if what:
             fixed.append(f"run {run_dir.name}: interrupted {what} rolled back")
+        _settle(run_dir)
     return fixed
+
+
+def prune(older_than_days: float) -> tuple[list[str], list[str]]:
+    """Remove the runs created more than `older_than_days` ago, and half-made run
+    folders, except applied runs: their trash is what undo needs. Returns the ids
+    removed and the ids kept for undo."""
+    recover()
+    cutoff = time.strftime("%Y%m%d-%H%M%S", time.gmtime(time.time() - older_than_days * 86400))
+    removed, kept = [], []
+    for run_dir in sorted(_run_dirs()):
+        if run_dir.name[:15] >= cutoff:
+            continue
+        if journal.committed(run_dir / journal.APPLY) and not journal.committed(run_dir / journal.UNDO):
+            kept.append(run_dir.name)
+            continue
+        try:
+            with journal.locked(run_dir, wait=False):
+                _remove_tree(run_dir)
+        except BlockingIOError:  # being applied or undone right now
+            continue
+        removed.append(run_dir.name)
+    return removed, kept
 
 
 def get(run_id: str) -> RunResult:
@@ -307,14 +352,87 @@ def _state(run_dir: Path, record: RunRecord) -> State:
         return "undone"
     if journal.committed(run_dir / journal.APPLY):
         return "applied"
+    if record.plan is not None and record.plan.changes and not (run_dir / "layers").exists():
+        return "expired"
     return "previewed"
 
 
 def _latest_applied() -> str:
-    applied = [d for d in _run_dirs() if journal.committed(d / journal.APPLY) and not journal.committed(d / journal.UNDO)]
+    applied = [runs_dir() / name for name in _markers(APPLIED)]
+    applied = [d for d in applied if journal.committed(d / journal.APPLY) and not journal.committed(d / journal.UNDO)]
     if not applied:
         raise RunError("no applied run to undo; see `toolsmith runs`")
     return max(applied, key=lambda d: (d / journal.APPLY).stat().st_mtime_ns).name
+
+
+# Markers: empty files named after a run, so that recovery and `undo` look only at
+# the few runs concerned, never at every run kept.
+ACTIVE, APPLIED = ".active", ".applied"
+
+
+def _markers(kind: str) -> list[str]:
+    try:
+        return sorted(n for n in os.listdir(runs_dir() / kind) if RUN_ID.match(n))
+    except FileNotFoundError:
+        return []
+
+
+def _mark(kind: str, run_id: str, on: bool) -> None:
+    marker = runs_dir() / kind / run_id
+    if on:
+        marker.parent.mkdir(exist_ok=True)
+        marker.touch()
+        _fsync_dir(marker.parent)
+    else:
+        marker.unlink(missing_ok=True)
+
+
+@contextmanager
+def _active(run_dir: Path) -> Iterator[None]:
+    """Marked before an apply or undo begins; unmarked once it committed or rolled back."""
+    _mark(ACTIVE, run_dir.name, True)
+    try:
+        yield
+    finally:
+        _settle(run_dir)
+
+
+def _settle(run_dir: Path) -> None:
+    """Markers that match the run's journals; the active mark stays while one is pending."""
+    if any(journal.pending(run_dir / name) for name in (journal.APPLY, journal.UNDO)):
+        return
+    applied = journal.committed(run_dir / journal.APPLY) and not journal.committed(run_dir / journal.UNDO)
+    _mark(APPLIED, run_dir.name, applied)
+    _mark(ACTIVE, run_dir.name, False)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sweep_expired(days: float) -> None:
+    """Remove the layers of previews older than `days` (never applied; they may hold
+    gigabytes). At most once a day: the run ids say when each run was made."""
+    stamp = runs_dir() / ".expired"
+    try:
+        if time.time() - stamp.stat().st_mtime < 86400:
+            return
+    except FileNotFoundError:
+        pass
+    runs_dir().mkdir(parents=True, exist_ok=True)
+    stamp.touch()
+    cutoff = time.strftime("%Y%m%d-%H%M%S", time.gmtime(time.time() - days * 86400))
+    for run_dir in _run_dirs():
+        if run_dir.name[:15] < cutoff and (run_dir / "layers").exists() and not journal.committed(run_dir / journal.APPLY):
+            try:
+                with journal.locked(run_dir, wait=False):
+                    _remove_tree(run_dir / "layers")
+            except BlockingIOError:
+                continue
 
 
 def _result(run_dir: Path, record: RunRecord) -> RunResult:

@@ -165,7 +165,7 @@ def _run(name: str, args: list[str], yes: bool, preview: bool, allow_degraded: b
     policy = policy_for(tool, inv, settings, allow_degraded)
     if os.geteuid() == 0 and policy.write_paths and not as_json:
         click.echo("note: started as root, the tool runs as the unprivileged user 'nobody' on a private copy of folders holding others' files; applying keeps every file's owner", err=True)
-    result = runs.run(inv.argv, policy, preview=True)
+    result = runs.run(inv.argv, policy, preview=True, preview_days=settings.preview_days)
     changes = result.plan.changes if result.plan else []
     planned = ev.Planned(run_id=result.run_id, changes=len(changes), summary=result.plan.summary() if result.plan else "no changes")
     if as_json:

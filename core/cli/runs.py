@@ -62,6 +62,23 @@ def apply(run_id: str, as_json: bool) -> None:
         click.echo(f"applied run {result.run_id} ({result.plan.summary()}); undo with `toolsmith undo {result.run_id}`")
 
 
+@runs.command()
+@click.option("--older-than", "days", type=click.FloatRange(min=0), default=None,
+              help="Remove runs made more than DAYS days ago (default: [sandbox] keep_runs_days).")
+@json_option
+def prune(days: float | None, as_json: bool) -> None:
+    """Remove old runs and their files; applied runs are kept, since undo needs them."""
+    from toolsmith.core import config as config_module
+
+    if days is None:
+        days = config_module.load().sandbox.keep_runs_days
+    removed, kept = _api().prune(days)
+    if as_json:
+        emit_json({"removed": removed, "kept_for_undo": kept})
+        return
+    click.echo(f"removed {len(removed)} run(s) older than {days:g} days" + (f"; kept {len(kept)} applied run(s) that undo still needs" if kept else ""))
+
+
 @click.command()
 @click.argument("run_id", required=False)
 @click.option("--force", is_flag=True, help="Undo even if the files changed since the apply (their newer versions are kept in the run's trash).")
