@@ -214,9 +214,13 @@ def get(run_id: str) -> RunResult:
 def list_runs(limit: int | None = None) -> list[RunSummary]:
     """Runs, newest first."""
     out = []
-    for run_dir in sorted(_run_dirs(), reverse=True)[:limit]:
+    try:
+        names = sorted(os.listdir(runs_dir()), reverse=True)  # plain names: cheap with thousands of runs
+    except FileNotFoundError:
+        names = []
+    for name in [n for n in names if RUN_ID.match(n)][:limit]:
         try:
-            run_dir, record = _load(run_dir.name)
+            run_dir, record = _load(name)
         except RunError:
             continue  # a run still being created, or a damaged one: skip it
         out.append(
