@@ -28,6 +28,7 @@ DEFAULT_PLUGINS = (
     "toolsmith.plugins.native_engine",
     "toolsmith.plugins.exllamav2_engine",
     "toolsmith.plugins.remote_engine",
+    "toolsmith.plugins.ollama_api",
     "toolsmith.plugins.recipes",
 )
 
