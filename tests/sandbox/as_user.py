@@ -71,6 +71,14 @@ def popen_as(user: pwd.struct_passwd, argv: list[str], **kwargs) -> subprocess.P
     return subprocess.Popen(argv, preexec_fn=lambda: reachable_and_drop(user.pw_uid, user.pw_gid), env=env, **kwargs)
 
 
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
 @pytest.fixture(scope="session")
 def normal_user(tmp_path_factory):
     """A fresh unprivileged user with its own home; removed after the session."""
@@ -79,7 +87,7 @@ def normal_user(tmp_path_factory):
         return
     if not os.access("/usr/sbin/useradd", os.X_OK):
         pytest.skip("useradd is not installed here (apt-get install passwd); cannot create a normal user")
-    name = f"tsm{os.getpid() % 100000}"
+    name = next(f"tsm{os.getpid() % 100000}x{n}" for n in range(100) if not _user_exists(f"tsm{os.getpid() % 100000}x{n}"))
     home = tmp_path_factory.mktemp("normal-user-home")
     created = subprocess.run(["/usr/sbin/useradd", "--no-create-home", "--home-dir", str(home), "--shell", "/bin/sh", name],
                              capture_output=True, text=True)
