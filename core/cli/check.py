@@ -9,7 +9,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from .. import config, manifest as manifest_module
-from ..checks import check_source, has_errors, read_source
+from ..checks import SourceError, check_source, has_errors, read_source
 from ..diagnostics import Diagnostic
 from ..languages import get_language, language_for_file
 from ..manifest import MANIFEST_FILE, ManifestError
@@ -20,7 +20,7 @@ _LEXERS = {"python": "python", "bash": "bash"}
 
 
 @click.command()
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path))
 @click.option("--manifest", "manifest_path", type=click.Path(path_type=Path),
               help=f"The tool's manifest (default: {MANIFEST_FILE} beside the source, if any).")
 @json_option
@@ -32,6 +32,8 @@ def check(path: Path, manifest_path: Path | None, as_json: bool) -> None:
     there are errors; warnings alone exit 0. The checks keep honest tools honest
     and tell a model what to fix; the sandbox, not this lint, is the boundary.
     """
+    if not path.exists():
+        raise SourceError(f"{path}: no such file")
     manifest_path = _manifest_path(path, manifest_path)
     manifest = _read_manifest(manifest_path) if manifest_path else None
     language = get_language(manifest.language) if manifest else language_for_file(path)
