@@ -14,11 +14,11 @@ import json
 import statistics
 import time
 
-from toolsmith.core.checks import check_source
-from toolsmith.core.config import ChecksConfig
-from toolsmith.core.manifest import Manifest, now
-from toolsmith.core.python_checks import compile_diagnostics
-from toolsmith.core.treesitter import ParsedSource
+from toolsmith.core.base.config import ChecksConfig
+from toolsmith.core.base.manifest import Manifest, now
+from toolsmith.core.tools.checks import check_source
+from toolsmith.core.tools.treesitter import ParsedSource
+from toolsmith.plugins.python.checks import compile_diagnostics
 
 HEADER = '''\
 """Organize a folder of downloads: sort files into subfolders by type and date,

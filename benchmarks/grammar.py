@@ -22,7 +22,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, 
 
 from toolsmith.core.engine.grammar import GrammarCompiler
 from toolsmith.core.engine.sampler import SequenceSampler, sample
-from toolsmith.core.engine.sampling import Constraint, SamplingParams
+from toolsmith.core.inference.sampling import Constraint, SamplingParams
 
 SCHEMA = {
     "type": "object",

@@ -172,8 +172,8 @@ def serve(folder: str, port: int, threads: int) -> None:
     import uvicorn
 
     torch.set_num_threads(threads)
-    from toolsmith.core.config import Config, ServerConfig
-    from toolsmith.core.http import create_app
+    from toolsmith.core.base.config import Config, ServerConfig
+    from toolsmith.core.frontends.http import create_app
 
     app = create_app(
         api_key=KEY,

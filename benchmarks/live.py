@@ -33,10 +33,10 @@ def _ms(samples: list[float]) -> dict:
 
 
 def measure_checks(rounds: int) -> dict:
-    from toolsmith.core.checks import check_source
-    from toolsmith.core.config import ChecksConfig
-    from toolsmith.core.recipes import recipes
-    from toolsmith.core.treesitter import parser
+    from toolsmith.core.base.config import ChecksConfig
+    from toolsmith.core.tools.checks import check_source
+    from toolsmith.core.tools.recipes import recipes
+    from toolsmith.core.tools.treesitter import parser
 
     settings = ChecksConfig()
     checks, full, incremental = [], [], []
@@ -88,8 +88,8 @@ if __name__ == "__main__":
 
 
 async def _trigger_round(folder: Path, n: int) -> float:
-    from toolsmith.core.library import Library
-    from toolsmith.core.watch import Previewed, Watcher, Watching, resolve_trigger
+    from toolsmith.core.frontends.live.watch import Previewed, Watcher, Watching, resolve_trigger
+    from toolsmith.core.tools.library import Library
 
     events: asyncio.Queue = asyncio.Queue()
     trigger = resolve_trigger(Library().load("index"), str(folder), None, debounce_ms=TRIGGER_DEBOUNCE_MS, patterns=["*.txt"])
@@ -108,8 +108,8 @@ async def _trigger_round(folder: Path, n: int) -> float:
 
 
 def measure_trigger(rounds: int) -> dict:
-    from toolsmith.core.library import Library
-    from toolsmith.core.manifest import Manifest, Parameter, now
+    from toolsmith.core.base.manifest import Manifest, Parameter, now
+    from toolsmith.core.tools.library import Library
     from toolsmith.sandbox.launcher import SANDBOX_UID
 
     stamp = now()
@@ -123,8 +123,8 @@ def measure_trigger(rounds: int) -> dict:
 
 
 async def _reload_rounds(rounds: int) -> list[float]:
-    from toolsmith.core import paths
-    from toolsmith.core.reload import Loaded, Reloader, Watching
+    from toolsmith.core.base import paths
+    from toolsmith.core.frontends.live.reload import Loaded, Reloader, Watching
 
     events: asyncio.Queue = asyncio.Queue()
     reloader = Reloader(events.put_nowait, quiet_ms=RELOAD_QUIET_MS)

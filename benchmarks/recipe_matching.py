@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from toolsmith.core import retrieval
+from toolsmith.core.tools import retrieval
 
 SETS = Path(__file__).resolve().parent.parent / "tests" / "recipes"
 

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from toolsmith.core import retrieval
+from toolsmith.core.tools import retrieval
 
 HELDOUT = Path(__file__).resolve().parent.parent / "tests" / "recipes" / "heldout_paraphrases.txt"
 OFF_TOPIC = ["bake a chocolate cake", "what's the weather like tomorrow", "write me a poem about the sea"]

@@ -35,7 +35,7 @@ def median_start(home: Path, repeat: int) -> float:
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "toolsmith.core.cli", "runs", "--limit", "20"], check=True, capture_output=True,
+        subprocess.run([sys.executable, "-m", "toolsmith.core.frontends.cli", "runs", "--limit", "20"], check=True, capture_output=True,
                        env={**os.environ, "TOOLSMITH_HOME": str(home)})
         times.append(time.perf_counter() - started)
     return statistics.median(times)

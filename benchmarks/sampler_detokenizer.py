@@ -18,11 +18,12 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "engine"))
-from fixtures import write_tokenizer  # noqa: E402  (the tests' offline tokenizer builder)
 from toolsmith.core.engine.detokenizer import IncrementalDetokenizer  # noqa: E402
 from toolsmith.core.engine.sampler import SequenceSampler, sample  # noqa: E402
-from toolsmith.core.engine.sampling import SamplingParams  # noqa: E402
 from toolsmith.core.engine.tokenizer import Tokenizer  # noqa: E402
+from toolsmith.core.inference.sampling import SamplingParams  # noqa: E402
+
+from fixtures import write_tokenizer  # noqa: E402  (the tests' offline tokenizer builder)
 
 VOCAB = 151_936
 SETTINGS = {

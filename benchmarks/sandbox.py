@@ -25,7 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-from toolsmith.sandbox import Policy, check_layers, execute
+from toolsmith.sandbox.launcher import check_layers, execute
+from toolsmith.sandbox.policy import Policy
 
 TOOLSMITH = str(Path(sys.executable).with_name("toolsmith"))
 
@@ -103,15 +104,17 @@ def bench_preview_apply_undo(files: int = 1000, total_mb: int = 100, mode: str =
     """Seconds for a tool touching `files` files / `total_mb` MB (goal: preview under 1 s beyond the tool's own time).
 
     The tool rewrites 40% of the files, renames 30%, deletes 30% and creates 10% new.
-    bare: the tool run directly on a copy; run: `runs.run()` with preview (layers,
+    bare: the tool run directly on a copy; run: `runs.run(runs_folder())` with preview (layers,
     sandbox, tool, plan); overhead: run - bare; plan: computing the plan alone;
-    apply, undo: `runs.apply()` and `runs.undo()` of that run. `mode` "copy" forces
+    apply, undo: `runs.apply(runs_folder())` and `runs.undo(runs_folder())` of that run. `mode` "copy" forces
     the degraded preview (a full copy instead of overlayfs).
     """
     import shutil
     import tempfile
 
-    from toolsmith.sandbox import launcher, plan, runs
+    from toolsmith.core.tools.run_service import runs_folder
+    from toolsmith.sandbox import launcher, plan
+    from toolsmith.sandbox import run_store as runs
 
     size = total_mb * 1024 * 1024 // files
     saved_home, saved_mode = os.environ.get("TOOLSMITH_HOME"), launcher.overlay_mode
@@ -128,17 +131,17 @@ def bench_preview_apply_undo(files: int = 1000, total_mb: int = 100, mode: str =
             shutil.rmtree(bare_dir)
             _make_folder(folder, files, size)
             start = time.perf_counter()
-            result = runs.run(["python3", "-c", PREVIEW_TOOL, str(size)], Policy(write_paths=[str(folder)], cwd=str(folder), timeout=300))
+            result = runs.run(runs_folder(), ["python3", "-c", PREVIEW_TOOL, str(size)], Policy(write_paths=[str(folder)], cwd=str(folder), timeout=300))
             run = time.perf_counter() - start
             _check(result)
             start = time.perf_counter()
             plan.compute(result.plan.layers)
             plan_s = time.perf_counter() - start
             start = time.perf_counter()
-            runs.apply(result.run_id)
+            runs.apply(runs_folder(), result.run_id)
             apply_s = time.perf_counter() - start
             start = time.perf_counter()
-            runs.undo(result.run_id)
+            runs.undo(runs_folder(), result.run_id)
             undo_s = time.perf_counter() - start
         finally:
             launcher.overlay_mode = saved_mode

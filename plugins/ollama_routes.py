@@ -23,13 +23,13 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.response import Stream
 
-from toolsmith.core.engine.sampling import Constraint, SamplingParams
-from toolsmith.core.errors import ToolsmithError
-from toolsmith.core.http import fim, tool_calls
-from toolsmith.core.http import openai_types as oa
-from toolsmith.core.http.errors import handle_http_exception, handle_toolsmith_error
-from toolsmith.core.http.openai_routes import chat_messages
-from toolsmith.core.http.streaming import unless_disconnected
+from toolsmith.core.base.errors import ToolsmithError
+from toolsmith.core.frontends.http import fim, tool_calls
+from toolsmith.core.frontends.http import openai_types as oa
+from toolsmith.core.frontends.http.errors import handle_http_exception, handle_toolsmith_error
+from toolsmith.core.frontends.http.openai_routes import chat_messages
+from toolsmith.core.frontends.http.streaming import unless_disconnected
+from toolsmith.core.inference.sampling import Constraint, SamplingParams
 
 VERSION = "0.9.0"  # the Ollama API version these routes follow
 

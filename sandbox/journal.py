@@ -33,8 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from toolsmith.core.errors import ToolsmithError
-
+from .errors import SandboxError
 from .plan import Change, Plan, Stamp, mode_bits, sha256_file, stamp_of
 
 APPLY, UNDO = "apply.journal", "undo.journal"
@@ -42,7 +41,7 @@ FAULT_ENV = "TOOLSMITH_JOURNAL_FAULT"  # tests: "N" exits right after step N; "f
 # "rollback:N" exits right before reversing step N
 
 
-class JournalError(ToolsmithError):
+class JournalError(SandboxError):
     """Applying, undoing or recovering a run failed."""
 
 

@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.errors import ToolsmithError
 from . import layers
+from .errors import SandboxError
 from .layers import LayerStatus
 from .policy import Overlay, Policy
 from .quota import LayerQuota
@@ -44,12 +44,8 @@ KILLED_BY_LIMIT = (signal.SIGKILL, signal.SIGXCPU, signal.SIGXFSZ)
 EXIT_TIMEOUT, EXIT_KILLED = 124, 137
 
 
-class SandboxUnavailable(ToolsmithError):
+class SandboxUnavailable(SandboxError):
     """A required isolation layer is missing and degraded runs were not allowed."""
-
-
-class SandboxError(ToolsmithError):
-    """The run cannot be set up as asked (bad path, unknown command, ...)."""
 
 
 @dataclass

@@ -24,7 +24,7 @@ from typing import Literal
 
 import msgspec
 
-from toolsmith.core.errors import ToolsmithError
+from .errors import SandboxError
 
 Kind = Literal["created", "modified", "deleted", "renamed"]
 EntryType = Literal["file", "dir", "symlink"]
@@ -37,7 +37,7 @@ PLAN_DIFF_BUDGET = 1024 * 1024  # total diff text kept in one plan
 HASH_CHUNK = 1024 * 1024
 
 
-class PlanError(ToolsmithError):
+class PlanError(SandboxError):
     """A layer holds something a plan cannot describe safely (device, FIFO, ...)."""
 
 

@@ -23,7 +23,7 @@ def run_cli(toolsmith_home):
 
     def run(*args, env=None, input=None):
         return subprocess.run(
-            [sys.executable, "-m", "toolsmith.core.cli", *map(str, args)],
+            [sys.executable, "-m", "toolsmith.core.frontends.cli", *map(str, args)],
             capture_output=True,
             text=True,
             env={**os.environ, **(env or {})},

@@ -10,13 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from toolsmith.core import hookimpl
-from toolsmith.core.checks import SourceError, check_source, decode_source, read_source
-from toolsmith.core.cli import cli
-from toolsmith.core.config import ChecksConfig
-from toolsmith.core.diagnostics import Diagnostic
-from toolsmith.core.languages import UnknownLanguage
-from toolsmith.core.manifest import Manifest, encode, now
-from toolsmith.core.plugins import PluginError, load_plugins, pm
+from toolsmith.core.base.config import ChecksConfig
+from toolsmith.core.base.diagnostics import Diagnostic
+from toolsmith.core.base.manifest import Manifest, encode, now
+from toolsmith.core.base.plugin_host import PluginError, load_plugins, pm
+from toolsmith.core.frontends.cli import cli
+from toolsmith.core.tools.checks import SourceError, check_source, decode_source, read_source
+from toolsmith.core.tools.languages import UnknownLanguage
 
 CORPUS = Path(__file__).parent / "checks_corpus"
 GUARD = '\n\nif __name__ == "__main__":\n    main()\n'
@@ -350,7 +350,7 @@ def test_cli_bad_input_is_one_line_error(tmp_path):
 
 
 def test_cli_on_a_terminal_shows_the_source_line_and_a_summary(tmp_path, monkeypatch):
-    monkeypatch.setattr("toolsmith.core.cli.check.is_terminal", lambda: True)
+    monkeypatch.setattr("toolsmith.core.frontends.cli.check.is_terminal", lambda: True)
     path = tmp_path / "tool.py"
     path.write_text("def main():\n    eval('1')" + GUARD)
     result = run_check(path)

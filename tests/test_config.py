@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from toolsmith.core import config, paths
-from toolsmith.core.config import ConfigError
+from toolsmith.core.base import config, paths
+from toolsmith.core.base.config import ConfigError
 
 
 def write(text):

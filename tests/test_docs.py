@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from toolsmith.core.plugins import pm
+from toolsmith.core.base.plugin_host import pm
 
 DOCS = Path(__file__).parent.parent / "docs" / "plugin-hooks.md"
 HEADINGS = set(re.findall(r"^## (.+)$", DOCS.read_text(), re.MULTILINE))

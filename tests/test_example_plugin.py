@@ -24,7 +24,7 @@ def installed(tmp_path_factory):
 
 def run(installed, *args):
     env = {**os.environ, "PYTHONPATH": str(installed)}
-    return subprocess.run([sys.executable, "-m", "toolsmith.core.cli", *args], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run([sys.executable, "-m", "toolsmith.core.frontends.cli", *args], capture_output=True, text=True, env=env, timeout=120)
 
 
 def test_entry_point_plugin_is_listed_with_version(installed):
@@ -49,6 +49,6 @@ def test_its_check_runs(installed, tmp_path):
 
 
 def test_allowlist_can_exclude_it(installed):
-    env = {**os.environ, "PYTHONPATH": str(installed), "TOOLSMITH_LOAD_PLUGINS": "python_language"}
-    result = subprocess.run([sys.executable, "-m", "toolsmith.core.cli", "plugins", "--json"], capture_output=True, text=True, env=env)
-    assert [row["name"] for row in json.loads(result.stdout)] == ["python_language"]
+    env = {**os.environ, "PYTHONPATH": str(installed), "TOOLSMITH_LOAD_PLUGINS": "python"}
+    result = subprocess.run([sys.executable, "-m", "toolsmith.core.frontends.cli", "plugins", "--json"], capture_output=True, text=True, env=env)
+    assert [row["name"] for row in json.loads(result.stdout)] == ["python"]

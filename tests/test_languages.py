@@ -4,13 +4,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from toolsmith.core import bash_checks
-from toolsmith.core.checks import check_source
-from toolsmith.core.config import ChecksConfig
-from toolsmith.core.languages import get_language, language_for_file
-from toolsmith.core.manifest import Manifest, Parameter, now
+from toolsmith.core.base.config import ChecksConfig
+from toolsmith.core.base.manifest import Manifest, Parameter, now
+from toolsmith.core.tools.checks import check_source
+from toolsmith.core.tools.languages import get_language, language_for_file
+from toolsmith.plugins.bash import checks as bash_checks
 
 CORPUS = Path(__file__).parent / "checks_corpus"
 STRICT = "#!/usr/bin/env bash\nset -euo pipefail\n\n"

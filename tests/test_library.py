@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from toolsmith.core import manifest as manifest_module
-from toolsmith.core.library import Library, LibraryError
-from toolsmith.core.manifest import Manifest, ManifestError
+from toolsmith.core.base import manifest as manifest_module
+from toolsmith.core.base.manifest import Manifest, ManifestError
+from toolsmith.core.tools.library import Library, LibraryError
 
 SOURCE = textwrap.dedent(
     '''\
@@ -117,8 +117,8 @@ def test_names_with_path_tricks_write_nothing(name, toolsmith_home):
 WRITER = textwrap.dedent(
     """
     import sys
-    from toolsmith.core import manifest as mm
-    from toolsmith.core.library import Library
+    from toolsmith.core.base import manifest as mm
+    from toolsmith.core.tools.library import Library
     lib = Library()
     filler = "# " + "x" * 400 + "\\n"
     k = int(sys.argv[1])
@@ -238,8 +238,8 @@ def test_usage_error_exit_code(run_cli):
 
 SAVER = r"""
 import os, sys, time
-from toolsmith.core import manifest
-from toolsmith.core.library import Library, LibraryError
+from toolsmith.core.base import manifest
+from toolsmith.core.tools.library import Library, LibraryError
 go, name = sys.argv[1], sys.argv[2]
 now = manifest.now()
 m = manifest.Manifest(name=name, description=f"from {os.getpid()}", created=now, updated=now)

@@ -3,8 +3,8 @@
 import msgspec
 import pytest
 
-from toolsmith.core import manifest
-from toolsmith.core.manifest import Manifest, ManifestError, Parameter
+from toolsmith.core.base import manifest
+from toolsmith.core.base.manifest import Manifest, ManifestError, Parameter
 
 VALID = b"""
 name = "rename-photos"

@@ -5,8 +5,8 @@ import struct
 
 import pytest
 
-from toolsmith.core import models
-from toolsmith.core.models import ModelError
+from toolsmith.core.tools import model_registry as models
+from toolsmith.core.tools.model_registry import ModelError
 
 
 def safetensors(path, tensors: dict[str, str]):
@@ -84,7 +84,7 @@ def test_pull_offline_fails_clearly(run_cli):
 
 
 def test_configured_model_that_does_not_exist(monkeypatch):
-    from toolsmith.core import config
+    from toolsmith.core.base import config
 
     monkeypatch.setenv("TOOLSMITH_ENGINE__MODEL", "nowhere-model")
     with pytest.raises(ModelError, match="neither a registered model nor a folder"):
@@ -92,6 +92,6 @@ def test_configured_model_that_does_not_exist(monkeypatch):
 
 
 def test_no_model_means_no_engine():
-    from toolsmith.core import config
+    from toolsmith.core.base import config
 
     assert models.open_engine(config.load()) is None

@@ -13,8 +13,8 @@ sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in getattr(f, "__
 sys.path_hooks[:] = [h for h in sys.path_hooks if "editable" not in repr(h).lower()]
 sys.path_importer_cache.clear()
 sys.path.insert(0, sys.argv[1])
-import toolsmith.core.cli, toolsmith.plugins.python_language, toolsmith.sandbox, toolsmith.core.engine
-for module in (toolsmith.core.cli, toolsmith.plugins.python_language, toolsmith.sandbox, toolsmith.core.engine):
+import toolsmith.core.frontends.cli, toolsmith.plugins.python, toolsmith.sandbox, toolsmith.core.engine
+for module in (toolsmith.core.frontends.cli, toolsmith.plugins.python, toolsmith.sandbox, toolsmith.core.engine):
     assert module.__file__.startswith(sys.argv[1]), module.__file__
 print("ok")
 """
@@ -28,7 +28,7 @@ def test_wheel_contains_and_imports_every_package(tmp_path):
     )
     (wheel,) = tmp_path.glob("toolsmith-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for expected in ("toolsmith/core/hookspecs.py", "toolsmith/core/cli/__init__.py", "toolsmith/plugins/python_language.py", "toolsmith/sandbox/__init__.py"):
+    for expected in ("toolsmith/core/base/hookspecs.py", "toolsmith/core/frontends/cli/__init__.py", "toolsmith/plugins/python/__init__.py", "toolsmith/sandbox/__init__.py"):
         assert expected in names
     assert any(n.endswith("entry_points.txt") for n in names)
     site = tmp_path / "site"

@@ -3,8 +3,8 @@
 import json
 import textwrap
 
-from toolsmith.core import paths
-from toolsmith.core.plugins import DEFAULT_PLUGINS
+from toolsmith.core.base import paths
+from toolsmith.core.base.plugin_host import DEFAULT_PLUGINS
 
 
 def plugin_file(name: str, body: str):
@@ -36,9 +36,9 @@ def test_builtins_load_like_third_party_plugins(run_cli):
     rows = plugins_json(run_cli)
     for module in DEFAULT_PLUGINS:
         assert module.rsplit(".", 1)[-1] in rows
-    assert "toolsmith_register_languages" in rows["python_language"]["hooks"]
-    assert "toolsmith_register_engines" in rows["native_engine"]["hooks"]
-    assert rows["native_engine"]["engines"] == [{"name": "native", "available": True, "reason": None}]
+    assert "toolsmith_register_languages" in rows["python"]["hooks"]
+    assert "toolsmith_register_engines" in rows["native_backend"]["hooks"]
+    assert rows["native_backend"]["engines"] == [{"name": "native", "available": True, "reason": None}]
 
 
 def test_plugins_say_why_an_engine_cannot_run(run_cli):
@@ -46,7 +46,7 @@ def test_plugins_say_why_an_engine_cannot_run(run_cli):
         "far_engine",
         """
         from toolsmith.core import hookimpl
-        from toolsmith.core.engines import Backend
+        from toolsmith.core.inference.backends import Backend
 
         @hookimpl
         def toolsmith_register_engines(register):
@@ -67,7 +67,7 @@ def test_single_file_plugin_adds_a_command(run_cli):
 
 def test_allowlist_loads_only_named_plugins(run_cli):
     plugin_file("shout", SHOUT)
-    assert set(plugins_json(run_cli, TOOLSMITH_LOAD_PLUGINS="shout,python_language")) == {"shout", "python_language"}
+    assert set(plugins_json(run_cli, TOOLSMITH_LOAD_PLUGINS="shout,python")) == {"shout", "python"}
     assert plugins_json(run_cli, TOOLSMITH_LOAD_PLUGINS="") == {}
 
 
@@ -120,8 +120,8 @@ def test_trace_prints_hook_calls(run_cli):
 
 
 def test_in_process_registration_is_attributed():
-    from toolsmith.core.plugins import collect, pm
     from toolsmith.core import hookimpl
+    from toolsmith.core.base.plugin_host import collect, pm
 
     class Extra:
         __name__ = "extra-language"

@@ -21,8 +21,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "engine"))
 
 import torch  # noqa: E402
-from fixtures import SMOLLM2_135M as SMOLLM2  # noqa: E402
-from fixtures import write_tokenizer  # noqa: E402
 from transformers import LlamaConfig, LlamaForCausalLM  # noqa: E402
 
 from toolsmith.core.engine import LLMEngine, SamplingParams  # noqa: E402
@@ -30,6 +28,9 @@ from toolsmith.core.engine.exl2 import dequantize, read_linear  # noqa: E402
 from toolsmith.core.engine.exl2_writer import quantize_model  # noqa: E402
 from toolsmith.core.engine.model import expected_shapes  # noqa: E402
 from toolsmith.core.engine.model_config import load_model_config  # noqa: E402
+
+from fixtures import SMOLLM2_135M as SMOLLM2  # noqa: E402
+from fixtures import write_tokenizer  # noqa: E402
 
 PROMPT = [(i * 37) % 512 for i in range(128)]
 NEW_TOKENS = 128
@@ -234,7 +235,7 @@ def native_tok_s(folder: Path) -> float:
 
 
 def exllamav2_tok_s(folder: Path) -> float:
-    from toolsmith.core.engines import backends
+    from toolsmith.core.inference.backends import backends
 
     backend = backends()["exllamav2"]
     reason = backend.unavailable()

@@ -91,8 +91,8 @@ EOF
 toolsmith_importable() {
   (cd /tmp && "$PY" - "$REPO" <<'EOF'
 import os, sys
-import toolsmith.core.engine.llm_engine, toolsmith.plugins.native_engine, toolsmith.core.engines
-where = os.path.realpath(toolsmith.core.engines.__file__)
+import toolsmith.core.engine.llm_engine, toolsmith.plugins.native_backend, toolsmith.core.inference.backends
+where = os.path.realpath(toolsmith.core.inference.backends.__file__)
 if not where.startswith(os.path.realpath(sys.argv[1]) + os.sep):
     sys.exit(f"toolsmith comes from {where}, not from this checkout")
 print("toolsmith imports from", os.path.dirname(os.path.dirname(where)))

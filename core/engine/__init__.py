@@ -3,30 +3,27 @@
 Offline:  ``LLM(model_dir).generate(prompts, SamplingParams(...))``.
 Online:   ``AsyncEngine(model_dir)``; ``async for out in engine.generate(prompt, params)``.
 
-Names are imported on first use (PEP 562), so light modules such as ``errors``,
-``outputs`` and ``sampling`` can be used without paying for ``import torch``: every
-CLI command, plugin and HTTP route module imports those at start-up.
+The engine implements ``toolsmith.core.inference.Engine``; the torch-free types it
+shares with every backend (sampling parameters, outputs, errors) live in
+``toolsmith.core.inference`` and are re-exported here for the offline API. The
+engine's own classes import torch, so they load on first use (PEP 562).
 """
 
-from ..lazy import lazy_attributes
+from ..base.lazy import lazy_attributes
+from ..inference.errors import EngineDeadError, ModelLoadError, RequestError
+from ..inference.outputs import CompletionOutput, EngineMetrics, RequestMetrics, RequestOutput, TokenLogprob
+from ..inference.protocol import Engine
+from ..inference.sampling import SamplingError, SamplingParams
 
 _WHERE = {
     "AsyncEngine": "async_engine",
-    "CompletionOutput": "outputs",
-    "Engine": "protocol",
-    "EngineDeadError": "errors",
-    "EngineMetrics": "outputs",
     "LLM": "llm",
     "LLMEngine": "llm_engine",
-    "ModelLoadError": "errors",
-    "RequestError": "errors",
-    "RequestMetrics": "outputs",
-    "RequestOutput": "outputs",
-    "SamplingError": "sampling",
-    "SamplingParams": "sampling",
-    "TokenLogprob": "outputs",
     "Tokenizer": "tokenizer",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = sorted([
+    *_WHERE, "CompletionOutput", "Engine", "EngineDeadError", "EngineMetrics", "ModelLoadError", "RequestError",
+    "RequestMetrics", "RequestOutput", "SamplingError", "SamplingParams", "TokenLogprob",
+])
 __getattr__ = lazy_attributes(__name__, _WHERE)

@@ -11,16 +11,17 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from .errors import EngineDeadError, RequestError
+from ..inference.errors import EngineDeadError, RequestError
+from ..inference.outputs import EngineMetrics, RequestOutput
+from ..inference.protocol import TemplatedChat
+from ..inference.sampling import SamplingParams
+from ..inference.thread_stream import ThreadStream
 from .llm_engine import LLMEngine
-from .outputs import EngineMetrics, RequestOutput
-from .sampling import SamplingParams
-from .thread_stream import ThreadStream
 
 IDLE_WAIT_S = 1.0
 
 
-class AsyncEngine:
+class AsyncEngine(TemplatedChat):
     def __init__(self, model_dir: str | Path | None = None, *, engine: LLMEngine | None = None, **engine_options):
         self.engine = engine if engine is not None else LLMEngine(model_dir, **engine_options)
         self._streams: dict[str, ThreadStream] = {}

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .errors import ModelLoadError
+from ..inference.errors import ModelLoadError
 
 BITS = (2, 3, 4, 5, 6, 8)
 PARTS = ("q_weight", "q_scale", "q_scale_max", "q_groups", "q_invperm")

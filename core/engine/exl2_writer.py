@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from ..errors import ToolsmithError
+from ..base.errors import ToolsmithError
 from .exl2 import BITS, is_exl2_folder, pack_bits
 from .model import expected_shapes
 from .model_config import load_model_config

@@ -18,8 +18,8 @@ import json
 import numpy as np
 import torch
 
-from .errors import RequestError
-from .sampling import Constraint
+from ..inference.errors import RequestError
+from ..inference.sampling import Constraint
 
 JSON_OPTIONS = {"whitespace_flexible": False}
 

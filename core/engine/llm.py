@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
+from ..inference.outputs import EngineMetrics, RequestOutput
+from ..inference.sampling import SamplingParams
 from .llm_engine import LLMEngine
-from .outputs import EngineMetrics, RequestOutput
-from .sampling import SamplingParams
 
 
 class LLM:

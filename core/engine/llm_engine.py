@@ -13,19 +13,19 @@ from pathlib import Path
 import msgspec
 import torch
 
+from ..inference.errors import ModelLoadError, RequestError, check_prompt_fits
+from ..inference.outputs import CompletionOutput, EngineMetrics, RequestMetrics, RequestOutput, TokenLogprob
+from ..inference.sampling import SamplingParams
+from ..inference.throughput import Throughput
 from .detokenizer import IncrementalDetokenizer
-from .errors import ModelLoadError, RequestError, check_prompt_fits
 from .grammar import GrammarCompiler
 from .kv_manager import KVCacheManager
 from .model import Decoder
 from .model_config import ModelConfig, load_model_config
-from .outputs import CompletionOutput, EngineMetrics, RequestMetrics, RequestOutput, TokenLogprob
 from .request import Request
 from .runner import ModelRunner, kv_bytes_per_token
 from .sampler import SequenceSampler, sample
-from .sampling import SamplingParams
 from .scheduler import Scheduler
-from .throughput import Throughput
 from .tokenizer import Tokenizer
 from .weights import model_tensors
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..inference.errors import ModelLoadError
 from .attention import AttentionBatch, paged_attention, write_kv
-from .errors import ModelLoadError
 from .linear import Linear
 from .model_config import ModelConfig
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import msgspec
 
-from .errors import ModelLoadError
+from ..inference.errors import ModelLoadError
 
 ARCHITECTURES = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM")
 ROPE_TYPES = ("default", "linear", "llama3")

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import torch
 
-from toolsmith.core.engine.sampling import SamplingParams
+from toolsmith.core.inference.sampling import SamplingParams
 
 _CANDIDATES = 1024  # how many of the most likely tokens top-k/top-p look at before sorting a whole row
 

@@ -18,7 +18,7 @@ import jinja2.nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from tokenizers import Tokenizer as _HFTokenizer
 
-from toolsmith.core.errors import ToolsmithError
+from toolsmith.core.base.errors import ToolsmithError
 
 
 class TokenizerError(ToolsmithError):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from .errors import ModelLoadError
+from ..inference.errors import ModelLoadError
 
 INDEX_FILE = "model.safetensors.index.json"
 EXL2_WEIGHTS = ("dequantize", "packed")  # dequantize at load, or per layer on each forward

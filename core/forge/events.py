@@ -6,7 +6,7 @@ the CLI's ``--json`` output and the HTTP API's event stream are the same bytes.
 
 import msgspec
 
-from ..diagnostics import Diagnostic
+from ..base.diagnostics import Diagnostic
 
 
 class Event(msgspec.Struct, kw_only=True, tag_field="type"):

@@ -10,8 +10,8 @@ import re
 
 import msgspec
 
-from ..diagnostics import Diagnostic
-from ..manifest import Manifest, Parameter, now
+from ..base.diagnostics import Diagnostic
+from ..base.manifest import Manifest, Parameter, now
 
 FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 CODE_LANGUAGES = {"python": "python", "py": "python", "python3": "python", "bash": "bash", "sh": "bash", "shell": "bash"}

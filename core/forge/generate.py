@@ -3,22 +3,20 @@
 import asyncio
 from collections.abc import Iterator
 
-from ..config import ForgeConfig
+from ..base.config import ForgeConfig
+from ..inference.protocol import Engine
 
 
-def stream_deltas(engine, messages: list[dict], settings: ForgeConfig) -> Iterator[str]:
+def stream_deltas(engine: Engine, messages: list[dict], settings: ForgeConfig) -> Iterator[str]:
     """Render the chat, generate, and yield text as it arrives.
 
     Closing the iterator early (Ctrl-C, an error) closes the engine's stream, which
     aborts the request and frees its KV blocks.
     """
-    from ..engine.sampling import SamplingParams
+    from ..inference.sampling import SamplingParams
 
     params = SamplingParams(temperature=settings.temperature, max_tokens=settings.max_tokens, seed=0)
-    if hasattr(engine, "generate_chat"):  # a remote server renders the chat with its own template
-        stream = engine.generate_chat(messages, params)
-    else:  # token ids, not text: encoding rendered text would add a second BOS token
-        stream = engine.generate(engine.tokenizer.encode_chat(messages, add_generation_prompt=True), params)
+    stream = engine.generate_chat(messages, params)
     loop = asyncio.new_event_loop()
     try:
         while True:

@@ -10,13 +10,14 @@ from collections.abc import Callable, Iterator
 
 import msgspec
 
-from ..checks import check_source
-from ..config import Config
-from ..errors import ToolsmithError
-from ..library import Library
-from ..manifest import check_name, now
-from ..recipes import recipes
-from ..retrieval import ASK, SURE, default_index, search
+from ..base.config import Config
+from ..base.errors import ToolsmithError
+from ..base.manifest import check_name, now
+from ..inference.protocol import Engine
+from ..tools.checks import check_source
+from ..tools.library import Library
+from ..tools.recipes import recipes
+from ..tools.retrieval import ASK, SURE, default_index, search
 from . import prompt
 from .events import (
     AlreadyHave,
@@ -65,7 +66,7 @@ def forge_new(
     description: str,
     config: Config,
     *,
-    engine=None,
+    engine: Engine | None = None,
     name: str | None = None,
     choose_name: Callable[[str], str | None] | None = None,
     library: Library | None = None,
@@ -154,7 +155,7 @@ def _score(found, chosen: str) -> float:
     return next((m.score for m in found if m.name == chosen), 0.0)
 
 
-def forge_edit(tool_name: str, change: str, config: Config, *, engine=None, library: Library | None = None) -> Iterator[Event]:
+def forge_edit(tool_name: str, change: str, config: Config, *, engine: Engine | None = None, library: Library | None = None) -> Iterator[Event]:
     """Regenerate a tool with the change applied; saved as a new version with a diff."""
     library = library or Library()
     change = check_description(change)

@@ -1,9 +1,9 @@
 """The conversation the forge sends to the model: conventions, schema, worked examples."""
 
-from ..diagnostics import Diagnostic
-from ..manifest import Manifest, encode
-from ..plugins import load_plugins, pm
-from ..recipes import Recipe
+from ..base.diagnostics import Diagnostic
+from ..base.manifest import Manifest, encode
+from ..base.plugin_host import load_plugins, pm
+from ..tools.recipes import Recipe
 from .events import SmokeRun
 from .extract import Proposal
 

@@ -9,7 +9,7 @@ import re
 
 import msgspec
 
-from ..manifest import Parameter
+from ..base.manifest import Parameter
 
 NUMBER = re.compile(r"(?<![\w.])(\d{1,9})(?![\w.])")
 FORMATS = "jpg|jpeg|png|gif|webp|bmp|tiff?|heic|pdf|csv|json|txt|md|html|xml|zip|tar|gz|mp3|wav|flac|mp4|mov"

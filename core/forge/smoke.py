@@ -3,9 +3,9 @@
 import tempfile
 from pathlib import Path
 
-from ..config import SandboxConfig
-from ..languages import get_language
-from ..manifest import Manifest
+from ..base.config import SandboxConfig
+from ..base.manifest import Manifest
+from ..tools.languages import get_language
 from .events import SmokeRun
 
 SMOKE_TIMEOUT = 20.0
@@ -14,7 +14,8 @@ OUTPUT_TAIL = 2000
 
 def smoke_run(manifest: Manifest, source: str, settings: SandboxConfig) -> SmokeRun:
     """Run `tool --help` with no access to the user's files; ok when it exits 0 and prints usage."""
-    from toolsmith.sandbox import Policy, execute
+    from toolsmith.sandbox.launcher import execute
+    from toolsmith.sandbox.policy import Policy
 
     language = get_language(manifest.language)
     with tempfile.TemporaryDirectory(prefix="toolsmith-smoke-") as folder:

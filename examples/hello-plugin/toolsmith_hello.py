@@ -8,7 +8,7 @@ and `toolsmith plugins` lists it.
 import click
 
 from toolsmith.core import hookimpl
-from toolsmith.core.diagnostics import Diagnostic, snippet
+from toolsmith.core.base.diagnostics import Diagnostic, snippet
 
 
 @hookimpl

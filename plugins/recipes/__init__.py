@@ -10,8 +10,8 @@ import functools
 from importlib.resources import files
 
 from toolsmith.core import hookimpl
-from toolsmith.core.manifest import MANIFEST_FILE, decode
-from toolsmith.core.recipes import Recipe
+from toolsmith.core.base.manifest import MANIFEST_FILE, decode
+from toolsmith.core.tools.recipes import Recipe
 
 SOURCE_FILE = "tool.py"
 PHRASINGS_FILE = "phrasings.txt"

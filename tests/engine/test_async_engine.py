@@ -5,11 +5,12 @@ import subprocess
 import sys
 
 import pytest
-from fixtures import DEVICE
-from tiny_models import prompt_ids
 
 from toolsmith.core.engine import LLM, AsyncEngine, Engine, EngineDeadError, RequestError, SamplingParams
-from toolsmith.core.engines import backends
+from toolsmith.core.inference.backends import backends
+
+from fixtures import DEVICE
+from tiny_models import prompt_ids
 
 GREEDY = SamplingParams(temperature=0, max_tokens=10, ignore_eos=True)
 
@@ -101,6 +102,6 @@ def test_native_backend_is_registered_and_creates_an_engine(tiny_model):
 
 
 def test_loading_the_plugin_does_not_import_torch():
-    code = "import sys; import toolsmith.plugins.native_engine; print('torch' in sys.modules)"
+    code = "import sys; import toolsmith.plugins.native_backend; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 from toolsmith.core.engine.block_pool import BlockPool, hash_block
 from toolsmith.core.engine.kv_manager import KVCacheManager
 from toolsmith.core.engine.request import Request
-from toolsmith.core.engine.sampling import SamplingParams
 from toolsmith.core.engine.scheduler import Scheduler
+from toolsmith.core.inference.sampling import SamplingParams
 
 
 class CountingSampler:

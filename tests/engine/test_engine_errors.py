@@ -5,13 +5,14 @@ import math
 import shutil
 
 import pytest
-import tiny_models
 import torch
+
+from toolsmith.core.base.errors import ToolsmithError
+from toolsmith.core.engine import LLM, LLMEngine, ModelLoadError, RequestError, SamplingError, SamplingParams
+
+import tiny_models
 from fixtures import DEVICE
 from tiny_models import prompt_ids
-
-from toolsmith.core.engine import LLM, LLMEngine, ModelLoadError, RequestError, SamplingError, SamplingParams
-from toolsmith.core.errors import ToolsmithError
 
 
 @pytest.fixture

@@ -9,16 +9,17 @@ import sys
 
 import pytest
 import torch
+
+from toolsmith.core.base.config import Config, EngineConfig
+from toolsmith.core.engine import LLM, EngineDeadError, LLMEngine, RequestError, SamplingParams
+from toolsmith.core.inference.backends import backends
+from toolsmith.core.inference.errors import ModelLoadError
+from toolsmith.core.inference.protocol import Engine
+from toolsmith.core.tools.model_registry import ModelError, open_engine
+from toolsmith.plugins.exllamav2_backend import ExLlamaV2Engine
+
 from fixtures import DEVICE
 from tiny_models import prompt_ids
-
-from toolsmith.core.config import Config, EngineConfig
-from toolsmith.core.engine import LLM, EngineDeadError, LLMEngine, RequestError, SamplingParams
-from toolsmith.core.engine.errors import ModelLoadError
-from toolsmith.core.engine.protocol import Engine
-from toolsmith.core.engines import backends
-from toolsmith.core.models import ModelError, open_engine
-from toolsmith.plugins.exllamav2_engine import ExLlamaV2Engine
 
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown on machines without CUDA")
 EOS_REASONS = {"length": "max_new_tokens", "stop": "stop_token"}
@@ -158,7 +159,7 @@ def test_a_generator_failure_fails_every_stream(bridge):
 
 
 def test_plugin_loads_without_torch_or_exllamav2():
-    code = "import sys; import toolsmith.plugins.exllamav2_engine; print('torch' in sys.modules, 'exllamav2' in sys.modules)"
+    code = "import sys; import toolsmith.plugins.exllamav2_backend; print('torch' in sys.modules, 'exllamav2' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False"]
 
@@ -167,7 +168,7 @@ def test_toolsmith_plugins_lists_it(run_cli):
     done = run_cli("plugins", "--json")
     assert done.returncode == 0, done.stderr
     rows = {row["name"]: row["hooks"] for row in json.loads(done.stdout)}
-    assert rows["exllamav2_engine"] == ["toolsmith_register_engines"]
+    assert rows["exllamav2_backend"] == ["toolsmith_register_engines"]
 
 
 @NO_CUDA

@@ -9,16 +9,17 @@ import shutil
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
-from fixtures import DEVICE
 from test_model_logits import engine_logits, hf_greedy
-from tiny_models import hf_logits, prompt_ids
 
-from toolsmith.core import models
 from toolsmith.core.engine import LLM, LLMEngine, SamplingParams
-from toolsmith.core.engine.errors import ModelLoadError
 from toolsmith.core.engine.exl2 import Exl2Error, iter_exl2
 from toolsmith.core.engine.exl2_writer import quantize_model
 from toolsmith.core.engine.model_config import load_model_config
+from toolsmith.core.inference.errors import ModelLoadError
+from toolsmith.core.tools import model_registry as models
+
+from fixtures import DEVICE
+from tiny_models import hf_logits, prompt_ids
 
 # variant -> (bits, head bits): tied and untied heads, biases, a vocabulary padded to 32, bit mixes
 QUANTIZED = {"llama-tied": (4.0, 6), "llama3-rope-bias": (3.5, 4), "qwen2-bias": (5.5, 8)}

@@ -3,14 +3,15 @@ feeds the problems back, gives up cleanly after its attempts, and saves nothing.
 
 import msgspec
 import pytest
-from fixtures import write_tokenizer
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from toolsmith.core import config as config_module
-from toolsmith.core import models
+from toolsmith.core.base import config as config_module
 from toolsmith.core.forge import events as ev
 from toolsmith.core.forge.pipeline import forge_new
-from toolsmith.core.library import Library
+from toolsmith.core.tools import model_registry as models
+from toolsmith.core.tools.library import Library
+
+from fixtures import write_tokenizer
 
 
 @pytest.fixture(scope="module")

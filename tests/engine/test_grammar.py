@@ -8,7 +8,7 @@ import torch
 
 from toolsmith.core.engine import LLM, RequestError, SamplingError, SamplingParams
 from toolsmith.core.engine.sampler import SequenceSampler, sample
-from toolsmith.core.engine.sampling import Constraint
+from toolsmith.core.inference.sampling import Constraint
 
 SCHEMA = {
     "type": "object",

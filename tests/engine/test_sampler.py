@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from toolsmith.core.engine.sampler import SequenceSampler, penalized_logits, sample
-from toolsmith.core.engine.sampling import SamplingError, SamplingParams
+from toolsmith.core.inference.sampling import SamplingError, SamplingParams
 
 EOS = 7
 

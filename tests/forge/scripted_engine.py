@@ -8,7 +8,8 @@ streaming each reply in small pieces as a real engine would.
 import itertools
 import time
 
-from toolsmith.core.engine.outputs import CompletionOutput, EngineMetrics, RequestMetrics, RequestOutput
+from toolsmith.core.inference.outputs import CompletionOutput, EngineMetrics, RequestMetrics, RequestOutput
+from toolsmith.core.inference.protocol import TemplatedChat
 
 
 class ChatTemplate:
@@ -25,7 +26,7 @@ class ChatTemplate:
         return bytes(ids).decode()
 
 
-class ScriptedEngine:
+class ScriptedEngine(TemplatedChat):
     def __init__(self, replies: list[str], chunk: int = 7):
         self.replies = list(replies)
         self.prompts: list[str] = []

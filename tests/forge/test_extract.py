@@ -1,9 +1,9 @@
 """Getting a manifest and source out of a model's reply."""
 
-from toolsmith.core.diagnostics import Diagnostic
+from toolsmith.core.base.diagnostics import Diagnostic
+from toolsmith.core.base.manifest import Parameter
 from toolsmith.core.forge.extract import Extracted, extract
 from toolsmith.core.forge.recipe_fill import fill_parameters
-from toolsmith.core.manifest import Parameter
 
 SOURCE = 'def main():\n    pass\n\n\nif __name__ == "__main__":\n    main()\n'
 

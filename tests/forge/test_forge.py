@@ -6,11 +6,12 @@ import textwrap
 import msgspec
 import pytest
 
-from toolsmith.core import config as config_module
+from toolsmith.core.base import config as config_module
 from toolsmith.core.forge import events as ev
 from toolsmith.core.forge.pipeline import ForgeError, forge_edit, forge_new
-from toolsmith.core.library import Library
-from toolsmith.core.retrieval import SURE
+from toolsmith.core.tools.library import Library
+from toolsmith.core.tools.retrieval import SURE
+
 from scripted_engine import ScriptedEngine
 
 MANIFEST = textwrap.dedent(
@@ -214,7 +215,7 @@ def test_cli_new_error_json(run_cli):
 
 
 def test_edit_keeps_the_trigger_and_a_manifest_echo_is_accepted(config):
-    from toolsmith.core.manifest import Trigger
+    from toolsmith.core.base.manifest import Trigger
 
     folder_manifest = MANIFEST.replace('kind = "file"', 'kind = "dir"')
     folder_tool = GOOD.replace("Path(args.file).read_text()", "str(sorted(Path(args.file).iterdir()))")

@@ -3,13 +3,14 @@
 import json
 
 import pytest
-from scripted_engine import ScriptedEngine
 from test_forge import GOOD, reply, run
 
-from toolsmith.core import config as config_module
+from toolsmith.core.base import config as config_module
 from toolsmith.core.forge import events as ev
 from toolsmith.core.forge.pipeline import ForgeError, forge_new
-from toolsmith.core.library import Library
+from toolsmith.core.tools.library import Library
+
+from scripted_engine import ScriptedEngine
 
 UNSURE = "replace underscores with spaces in all the file names"  # two recipes fit about equally
 

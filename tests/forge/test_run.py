@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from toolsmith.core.library import Library
-from toolsmith.core import config
-from toolsmith.core.toolrun import invocation, policy_for
-from toolsmith.sandbox import SandboxError
+from toolsmith.core.base import config
+from toolsmith.core.tools.grants import GrantError
+from toolsmith.core.tools.invocation import invocation, policy_for
+from toolsmith.core.tools.library import Library
 from toolsmith.sandbox.launcher import SANDBOX_UID
 
 EXIF_IFD, DATE_TIME_ORIGINAL = 0x8769, 0x9003
@@ -108,9 +108,9 @@ def test_invocation_allows_only_the_paths_given(tmp_path, run_cli, toolsmith_hom
     assert policy.read_paths == [str(tool.path), str(folder)]
     assert policy.write_paths == []
     assert str(folder) in inv.argv
-    with pytest.raises(SandboxError, match="does not exist"):
+    with pytest.raises(GrantError, match="does not exist"):
         policy_for(tool, invocation(tool, [str(folder / "nope")], Path("/")), config.load().sandbox)
-    with pytest.raises(SandboxError, match="holds toolsmith's own files"):
+    with pytest.raises(GrantError, match="holds toolsmith's own files"):
         policy_for(tool, invocation(tool, [str(toolsmith_home)], Path("/")), config.load().sandbox)
 
 

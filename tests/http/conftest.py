@@ -8,10 +8,11 @@ tools API reads it per request).
 from pathlib import Path
 
 import pytest
-from live_server import CONTEXT, KEY, MODEL, Server, open_tiny, small_config
+
+from toolsmith.core.frontends.http import create_app
 
 import tiny_models
-from toolsmith.core.http import create_app
+from live_server import CONTEXT, KEY, MODEL, Server, open_tiny, small_config
 
 
 @pytest.fixture(scope="session")

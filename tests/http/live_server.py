@@ -11,7 +11,7 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "engine"))
 
-from toolsmith.core.config import Config, ForgeConfig, ServerConfig  # noqa: E402
+from toolsmith.core.base.config import Config, ForgeConfig, ServerConfig  # noqa: E402
 from toolsmith.core.engine import AsyncEngine  # noqa: E402
 
 KEY = "test-key-0123456789"

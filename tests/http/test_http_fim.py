@@ -6,11 +6,12 @@ import httpx
 import openai
 import pytest
 import yaml
-from live_server import AUTH, CONTEXT, KEY, MODEL, Server, open_tiny, small_config
-from tool_models import build_fim
 
 from toolsmith.core.engine import LLM, SamplingParams
-from toolsmith.core.http import create_app
+from toolsmith.core.frontends.http import create_app
+
+from live_server import AUTH, CONTEXT, KEY, MODEL, Server, open_tiny, small_config
+from tool_models import build_fim
 
 PREFIX = "def add(a, b):\n    "
 SUFFIX = "\n\nprint(add(1, 2))\n"

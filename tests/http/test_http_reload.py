@@ -4,12 +4,13 @@ import textwrap
 import time
 
 import httpx
-from live_server import AUTH, Server, small_config
 
-from toolsmith.core import manifest as mm
-from toolsmith.core.http import create_app
-from toolsmith.core.library import Library
-from toolsmith.core.reload import Failed
+from toolsmith.core.base import manifest as mm
+from toolsmith.core.frontends.http import create_app
+from toolsmith.core.frontends.live.reload import Failed
+from toolsmith.core.tools.library import Library
+
+from live_server import AUTH, Server, small_config
 
 SOURCE = textwrap.dedent(
     '''\

@@ -3,13 +3,14 @@
 import asyncio
 
 import pytest
-from live_server import KEY, MODEL
 
-from toolsmith.core.config import Config, EngineConfig, ForgeConfig
+from toolsmith.core.base.config import Config, EngineConfig, ForgeConfig
 from toolsmith.core.engine import LLM, AsyncEngine, Engine, RequestError, SamplingParams, Tokenizer
 from toolsmith.core.forge.generate import stream_deltas
-from toolsmith.core.models import open_engine
-from toolsmith.plugins.remote_engine import KEY_ENV, RemoteEngine, RemoteError
+from toolsmith.core.tools.model_registry import open_engine
+from toolsmith.plugins.remote_backend import KEY_ENV, RemoteEngine, RemoteError
+
+from live_server import KEY, MODEL
 
 GREEDY = SamplingParams(temperature=0, max_tokens=8, ignore_eos=True)
 MESSAGES = [{"role": "user", "content": "Make a tool that counts words"}]

@@ -4,13 +4,18 @@ import json
 
 import pytest
 import schemathesis
-from live_server import AUTH, KEY, MODEL, Server, open_tiny, small_config
 from hypothesis import HealthCheck, settings
 from litestar.serialization import encode_json
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
-from toolsmith.core.http import create_app
+from toolsmith.core.frontends.http import create_app
+
+from live_server import AUTH, KEY, MODEL, Server, open_tiny, small_config
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

@@ -9,12 +9,13 @@ import time
 
 import httpx
 import pytest
-from live_server import AUTH, KEY, open_tiny, small_config
 from litestar.testing import TestClient
 
-from toolsmith.core.errors import ToolsmithError
-from toolsmith.core.http import create_app
-from toolsmith.core.http.security import KEY_ENV, api_key, key_file
+from toolsmith.core.base.errors import ToolsmithError
+from toolsmith.core.frontends.http import create_app
+from toolsmith.core.frontends.http.security import KEY_ENV, api_key, key_file
+
+from live_server import AUTH, KEY, open_tiny, small_config
 
 BASE = "http://127.0.0.1:8765"
 
@@ -156,7 +157,7 @@ def test_serve_command_serves_a_model_folder_on_loopback(model_dir, toolsmith_ho
         port = s.getsockname()[1]
     env = {**os.environ, KEY_ENV: "cli-key"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "toolsmith.core.cli", "serve", "--port", str(port), "--model", str(model_dir)],
+        [sys.executable, "-m", "toolsmith.core.frontends.cli", "serve", "--port", str(port), "--model", str(model_dir)],
         env=env,
         stderr=subprocess.PIPE,
         text=True,

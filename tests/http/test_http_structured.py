@@ -10,9 +10,10 @@ import httpx
 import jsonschema
 import openai
 import pytest
-from live_server import AUTH, KEY, MODEL
 
 from toolsmith.core.engine import Tokenizer
+
+from live_server import AUTH, KEY, MODEL
 
 SCHEMA = {
     "type": "object",
@@ -131,9 +132,9 @@ def test_models_retrieve_and_unknown_model(client):
 
 
 def test_a_model_that_failed_to_load_is_not_listed(tmp_path):
-    from live_server import Server, small_config
+    from toolsmith.core.frontends.http import create_app
 
-    from toolsmith.core.http import create_app
+    from live_server import Server, small_config
 
     def broken():
         raise RuntimeError("weights are corrupt")

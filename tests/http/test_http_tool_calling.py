@@ -11,10 +11,11 @@ import httpx
 import jsonschema
 import openai
 import pytest
+
+from toolsmith.core.frontends.http import create_app
+
 from live_server import AUTH, CONTEXT, KEY, MODEL, Server, open_tiny, small_config
 from tool_models import build_qwen_tools
-
-from toolsmith.core.http import create_app
 
 WEATHER = {
     "type": "object",

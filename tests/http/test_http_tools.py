@@ -6,14 +6,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live_server import AUTH, KEY, small_config
 from litestar import get
 from litestar.testing import TestClient
 
 from toolsmith.core import hookimpl
-from toolsmith.core.http import create_app
-from toolsmith.core.plugins import load_plugins, pm
+from toolsmith.core.base.plugin_host import load_plugins, pm
+from toolsmith.core.frontends.http import create_app
 from toolsmith.sandbox.launcher import SANDBOX_UID
+
+from live_server import AUTH, KEY, small_config
 
 BASE = "http://127.0.0.1:8765"
 
@@ -122,8 +123,8 @@ def test_recipes_search_and_plugins(client):
     everything = client.get("/api/recipes", headers=AUTH).json()
     assert len(everything) >= 30 and all(r["score"] is None for r in everything)
     plugins = {p["name"]: p["hooks"] for p in client.get("/api/plugins", headers=AUTH).json()}
-    assert "toolsmith_register_engines" in plugins["remote_engine"]
-    assert "toolsmith_register_engines" in plugins["native_engine"]
+    assert "toolsmith_register_engines" in plugins["remote_backend"]
+    assert "toolsmith_register_engines" in plugins["native_backend"]
 
 
 def test_the_forge_streams_model_tokens_through_the_server(server):

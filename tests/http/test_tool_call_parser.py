@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from toolsmith.core.http import tool_calls as tc
+from toolsmith.core.frontends.http import tool_calls as tc
 
 HERMES_REPLY = 'Let me look.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "days": {"n": 2}}}\n</tool_call>\n<tool_call>\n{"name": "now", "arguments": {}}\n</tool_call>'
 LLAMA_REPLY = '{"name": "get_weather", "parameters": {"city": "Oslo"}}'

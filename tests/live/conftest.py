@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from toolsmith.core.library import Library
-from toolsmith.core.manifest import Manifest, Parameter, Trigger, now
+from toolsmith.core.base.manifest import Manifest, Parameter, Trigger, now
+from toolsmith.core.tools.library import Library
 from toolsmith.sandbox.launcher import SANDBOX_UID
 
 # Writes INDEX: the names of the folder's *.txt files, one a line.

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from toolsmith.core.cli import cli
-from toolsmith.core.config import ServerConfig
+from toolsmith.core.base.config import ServerConfig
+from toolsmith.core.frontends.cli import cli
 
 EDITORS = Path(__file__).parents[2] / "examples" / "editors"
 DEFAULT = ServerConfig()

@@ -12,10 +12,11 @@ from lsprotocol import types
 from pygls.uris import from_fs_path
 from pytest_lsp import LanguageClient, make_test_lsp_client
 
-from toolsmith.core.library import Library
-from toolsmith.core.lsp import KEY_HELP, NEEDS_MODEL, locate
-from toolsmith.core.manifest import Manifest, Parameter, Trigger
-from toolsmith.sandbox import runs
+from toolsmith.core.base.manifest import Manifest, Parameter, Trigger
+from toolsmith.core.frontends.lsp import KEY_HELP, NEEDS_MODEL, locate
+from toolsmith.core.tools.library import Library
+from toolsmith.core.tools.run_service import runs_folder
+from toolsmith.sandbox import run_store as runs
 
 from .conftest import INDEX_TOOL, save_tool
 
@@ -37,7 +38,7 @@ def read_code_actions_correctly(client: LanguageClient) -> None:
 async def lsp_session(root):
     client: LanguageClient = make_test_lsp_client()
     read_code_actions_correctly(client)
-    await client.start_io(sys.executable, "-m", "toolsmith.core.cli", "lsp", env=dict(os.environ))
+    await client.start_io(sys.executable, "-m", "toolsmith.core.frontends.cli", "lsp", env=dict(os.environ))
     await client.initialize_session(
         types.InitializeParams(
             capabilities=types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(apply_edit=True)),
@@ -172,10 +173,11 @@ def test_code_actions_are_offered_and_preview_run_makes_a_plan(inbox):
 
     result, messages = asyncio.run(scenario())
     plan = result["plan"]
-    assert (result["ok"], plan["exit_code"], plan["summary"], plan["changes"]) == (True, 0, "1 created", [{"kind": "created", "path": "INDEX"}])
+    changes = [(c["kind"], c["path"], c["root"]) for c in plan["changes"]]
+    assert (result["ok"], plan["exit_code"], plan["summary"], changes) == (True, 0, "1 created", [("created", "INDEX", str(inbox))])
     assert messages[-1].message == f"Preview of index: 1 created (run {plan['run_id']}); apply with `toolsmith runs apply {plan['run_id']}`"
     assert not (inbox / "INDEX").exists()  # only previewed
-    runs.apply(plan["run_id"])
+    runs.apply(runs_folder(), plan["run_id"])
     assert (inbox / "INDEX").read_text() == "a.txt\n"
 
 
@@ -217,7 +219,7 @@ sys.path.insert(0, {forge_tests!r})
 from scripted_engine import ScriptedEngine
 
 from toolsmith.core import hookimpl
-from toolsmith.core.engines import Backend
+from toolsmith.core.inference.backends import Backend
 
 REPLY = {reply!r}
 

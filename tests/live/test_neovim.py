@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from toolsmith.core.library import Library
+from toolsmith.core.tools.library import Library
 
 from .conftest import INDEX_TOOL, save_tool
 

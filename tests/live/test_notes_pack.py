@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from toolsmith.core.checks import check_source
-from toolsmith.core.languages import get_language
-from toolsmith.core.manifest import decode
+from toolsmith.core.base.manifest import decode
+from toolsmith.core.tools.checks import check_source
+from toolsmith.core.tools.languages import get_language
 
 from .conftest import give_to_tool_user
 
@@ -33,7 +33,7 @@ def installed(tmp_path_factory):
 def cli(installed, toolsmith_home):
     def run(*args):
         env = {**os.environ, "PYTHONPATH": str(installed), "TOOLSMITH_HOME": str(toolsmith_home)}
-        return subprocess.run([sys.executable, "-m", "toolsmith.core.cli", *map(str, args)], capture_output=True, text=True, env=env, timeout=120)
+        return subprocess.run([sys.executable, "-m", "toolsmith.core.frontends.cli", *map(str, args)], capture_output=True, text=True, env=env, timeout=120)
 
     return run
 
@@ -89,7 +89,7 @@ def test_the_bash_recipe_trims_only_the_files_that_need_it(cli, notes):
 def test_the_recipe_trigger_lets_watch_keep_the_index_current(cli, installed, toolsmith_home, notes):
     assert cli("new", "make an index of my markdown notes").returncode == 0
     env = {**os.environ, "PYTHONPATH": str(installed), "TOOLSMITH_HOME": str(toolsmith_home)}
-    command = [sys.executable, "-m", "toolsmith.core.cli", "watch", "--json", "--auto-apply", "--debounce-ms", "200", "index-markdown-notes", str(notes)]
+    command = [sys.executable, "-m", "toolsmith.core.frontends.cli", "watch", "--json", "--auto-apply", "--debounce-ms", "200", "index-markdown-notes", str(notes)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         watching = json.loads(process.stdout.readline())

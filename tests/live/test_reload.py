@@ -10,12 +10,13 @@ import sys
 
 import pytest
 
-from toolsmith.core import paths, retrieval
-from toolsmith.core.checks import check_source
-from toolsmith.core.library import Library
-from toolsmith.core.manifest import Trigger
-from toolsmith.core.plugins import load_plugins, pm
-from toolsmith.core.reload import Failed, Loaded, Reloader, ToolUnavailable, Unloaded, Watching
+from toolsmith.core.base import paths
+from toolsmith.core.base.manifest import Trigger
+from toolsmith.core.base.plugin_host import load_plugins, pm
+from toolsmith.core.frontends.live.reload import Failed, Loaded, Reloader, ToolUnavailable, Unloaded, Watching
+from toolsmith.core.tools import retrieval
+from toolsmith.core.tools.checks import check_source
+from toolsmith.core.tools.library import Library
 
 from .conftest import INDEX_TOOL, save_tool
 
@@ -26,7 +27,7 @@ def plugin_source(rule: str) -> str:
     """A plugin that flags every tool with one warning named `rule`."""
     return (
         "from toolsmith.core import hookimpl\n"
-        "from toolsmith.core.diagnostics import Diagnostic\n\n\n"
+        "from toolsmith.core.base.diagnostics import Diagnostic\n\n\n"
         "@hookimpl\n"
         "def toolsmith_check_source(source):\n"
         f"    return [Diagnostic(rule={rule!r}, message='from the plugin', line=1, column=1, severity='warning')]\n"
@@ -106,8 +107,8 @@ def test_plugin_edits_reload_and_broken_edits_keep_the_last_good_version(clean_p
 
 RECIPE_PLUGIN = """
 from toolsmith.core import hookimpl
-from toolsmith.core.manifest import Manifest, now
-from toolsmith.core.recipes import Recipe
+from toolsmith.core.base.manifest import Manifest, now
+from toolsmith.core.tools.recipes import Recipe
 
 SOURCE = "def main():\\n    print('water the plants')\\n\\n\\nif __name__ == '__main__':\\n    main()\\n"
 
@@ -187,7 +188,7 @@ def test_dev_reports_reloads_and_runs_triggers_until_interrupted(inbox, toolsmit
     save_tool("index", trigger=Trigger(path=str(inbox), debounce_ms=100, auto_apply=True))
     env = {**os.environ, "TOOLSMITH_HOME": str(toolsmith_home)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "toolsmith.core.cli", "dev", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        [sys.executable, "-m", "toolsmith.core.frontends.cli", "dev", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
     try:
         started = {json.loads(process.stdout.readline())["type"] for _ in range(2)}

@@ -2,10 +2,10 @@
 
 import pytest
 
-from toolsmith.core import manifest
-from toolsmith.core.library import Library
-from toolsmith.core.manifest import ManifestError, Parameter, Trigger
-from toolsmith.core.watch import WatchError, resolve_trigger, tool_args
+from toolsmith.core.base import manifest
+from toolsmith.core.base.manifest import ManifestError, Parameter, Trigger
+from toolsmith.core.frontends.live.watch import WatchError, resolve_trigger, tool_args
+from toolsmith.core.tools.library import Library
 
 from .conftest import FOLDER, save_tool
 

@@ -5,10 +5,21 @@ import contextlib
 
 import pytest
 
-from toolsmith.core.library import Library
-from toolsmith.core.manifest import Trigger
-from toolsmith.core.watch import Applied, Changed, NotApplied, Previewed, RunFailed, WatchError, Watcher, Watching, resolve_trigger
-from toolsmith.sandbox import runs
+from toolsmith.core.base.manifest import Trigger
+from toolsmith.core.frontends.live.watch import (
+    Applied,
+    Changed,
+    NotApplied,
+    Previewed,
+    RunFailed,
+    Watcher,
+    WatchError,
+    Watching,
+    resolve_trigger,
+)
+from toolsmith.core.tools.library import Library
+from toolsmith.core.tools.run_service import runs_folder
+from toolsmith.sandbox import run_store as runs
 
 from .conftest import save_tool
 
@@ -80,7 +91,7 @@ def test_a_burst_of_50_files_is_one_run_and_its_own_writes_start_none(inbox):
 
     asyncio.run(scenario())
     assert (inbox / "INDEX").read_text().splitlines() == [f"note-{i:02d}.txt" for i in range(50)]
-    assert [(r.state, r.changes) for r in runs.list_runs()] == [("applied", "1 created")]
+    assert [(r.state, r.changes) for r in runs.list_runs(runs_folder())] == [("applied", "1 created")]
 
 
 def test_runs_wait_for_confirmation_unless_auto_apply(inbox):
@@ -103,7 +114,7 @@ def test_runs_wait_for_confirmation_unless_auto_apply(inbox):
 
     first = asyncio.run(scenario())
     assert (inbox / "INDEX").read_text() == "a.txt\nb.txt\n"
-    assert runs.get(first).state == "previewed"
+    assert runs.get(runs_folder(), first).state == "previewed"
 
 
 def test_without_confirm_runs_stay_previewed_for_later(inbox):
@@ -117,7 +128,7 @@ def test_without_confirm_runs_stay_previewed_for_later(inbox):
 
     run_id, last = asyncio.run(scenario())
     assert isinstance(last, NotApplied) and not (inbox / "INDEX").exists()
-    runs.apply(run_id)
+    runs.apply(runs_folder(), run_id)
     assert (inbox / "INDEX").read_text() == "a.txt\n"
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import msgspec
 from PIL import Image
 
-from toolsmith.core.library import Library
-from toolsmith.core.manifest import Trigger
-from toolsmith.core.recipes import recipes
+from toolsmith.core.base.manifest import Trigger
+from toolsmith.core.tools.library import Library
+from toolsmith.core.tools.recipes import recipes
 
 from .conftest import give_to_tool_user
 
@@ -44,7 +44,7 @@ def events(process):
 def test_watch_renames_new_photos_as_they_land_until_interrupted(inbox, toolsmith_home):
     save_recipe_with_trigger(inbox)
     process = subprocess.Popen(
-        [sys.executable, "-m", "toolsmith.core.cli", "watch", "--json", "rename-photos-by-date"],
+        [sys.executable, "-m", "toolsmith.core.frontends.cli", "watch", "--json", "rename-photos-by-date"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -87,7 +87,7 @@ def test_on_a_terminal_each_run_waits_for_confirmation(inbox, toolsmith_home):
     env = {**os.environ, "TOOLSMITH_HOME": str(toolsmith_home)}
     pid, terminal = pty.fork()
     if pid == 0:  # the child: `toolsmith watch` on a real terminal
-        os.execve(sys.executable, [sys.executable, "-m", "toolsmith.core.cli", "watch", "--debounce-ms", "200", "rename-photos-by-date", str(inbox)], env)
+        os.execve(sys.executable, [sys.executable, "-m", "toolsmith.core.frontends.cli", "watch", "--debounce-ms", "200", "rename-photos-by-date", str(inbox)], env)
     screen = bytearray()
 
     def wait_for(text: bytes) -> None:

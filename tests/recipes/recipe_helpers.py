@@ -15,11 +15,11 @@ import pytest
 from PIL import Image
 from PIL.ExifTags import IFD, Base
 
-from toolsmith.core import config, toolrun
-from toolsmith.core.library import Tool
-from toolsmith.core.recipes import recipes
-from toolsmith.sandbox import execute
-from toolsmith.sandbox.launcher import SANDBOX_UID
+from toolsmith.core.base import config
+from toolsmith.core.tools import invocation as toolrun
+from toolsmith.core.tools.library import Tool
+from toolsmith.core.tools.recipes import recipes
+from toolsmith.sandbox.launcher import SANDBOX_UID, execute
 
 RECIPES = files("toolsmith.plugins.recipes")
 

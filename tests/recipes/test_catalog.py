@@ -5,14 +5,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from recipe_helpers import RECIPES
 
-from toolsmith.core import manifest
-from toolsmith.core.checks import check_source
-from toolsmith.core.languages import get_language
-from toolsmith.core.manifest import PATH_KINDS
-from toolsmith.core.plugins import collect
-from toolsmith.core.recipes import recipes
+from toolsmith.core.base import manifest
+from toolsmith.core.base.manifest import PATH_KINDS
+from toolsmith.core.base.plugin_host import collect
+from toolsmith.core.tools.checks import check_source
+from toolsmith.core.tools.languages import get_language
+from toolsmith.core.tools.recipes import recipes
+
+from recipe_helpers import RECIPES
 
 CATALOG = recipes()
 NAMES = sorted(CATALOG)

@@ -2,7 +2,7 @@
 
 import json
 
-from toolsmith.core.recipes import recipes
+from toolsmith.core.tools.recipes import recipes
 
 
 def test_list_json_has_every_recipe_with_parameters(run_cli):

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from toolsmith.core import retrieval
-from toolsmith.core.recipes import recipes
-from toolsmith.core.retrieval import ASK, SURE, Index, best, decide, search
+from toolsmith.core.tools import retrieval
+from toolsmith.core.tools.recipes import recipes
+from toolsmith.core.tools.retrieval import ASK, SURE, Index, best, decide, search
 
 HELDOUT_FILE = Path(__file__).with_name("heldout_paraphrases.txt")
 REQUESTS_FILE = Path(__file__).with_name("heldout_requests.txt")

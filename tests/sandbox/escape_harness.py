@@ -18,8 +18,8 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from toolsmith.sandbox import Policy, execute
-from toolsmith.sandbox.launcher import SANDBOX_UID
+from toolsmith.sandbox.launcher import SANDBOX_UID, execute
+from toolsmith.sandbox.policy import Policy
 
 ROOT = os.geteuid() == 0
 TOOLSMITH = str(Path(sys.executable).with_name("toolsmith"))  # the CLI of the venv running the tests

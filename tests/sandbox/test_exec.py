@@ -10,9 +10,13 @@ import subprocess
 import sys
 
 import pytest
-from escape_harness import TOOL_UID, TOOLSMITH, listener, make_world, remove_world
 
-from toolsmith.sandbox import Overlay, Policy, SandboxError, execute, launcher
+from toolsmith.sandbox import launcher
+from toolsmith.sandbox.errors import SandboxError
+from toolsmith.sandbox.launcher import execute
+from toolsmith.sandbox.policy import Overlay, Policy
+
+from escape_harness import TOOL_UID, TOOLSMITH, listener, make_world, remove_world
 
 
 @pytest.fixture

@@ -8,9 +8,13 @@ import os
 import time
 
 import pytest
-from escape_harness import TOOL_UID
 
-from toolsmith.sandbox import Policy, RunError, runs
+from toolsmith.core.tools.run_service import runs_folder
+from toolsmith.sandbox import run_store as runs
+from toolsmith.sandbox.policy import Policy
+from toolsmith.sandbox.run_store import RunError
+
+from escape_harness import TOOL_UID
 
 
 @pytest.fixture
@@ -29,7 +33,7 @@ def policy(folder, **limits) -> Policy:
 
 
 def run_dirs() -> list[str]:
-    return sorted(p.name for p in runs.runs_dir().iterdir() if runs.RUN_ID.match(p.name)) if runs.runs_dir().exists() else []
+    return sorted(p.name for p in runs_folder().iterdir() if runs.RUN_ID.match(p.name)) if runs_folder().exists() else []
 
 
 # Writes 64 MiB, then waits for ever: only a quota checked while it runs ends it
@@ -39,14 +43,14 @@ WRITER = "import time\nfor i in range(256):\n    open(f'big-{i}', 'wb').write(by
 
 def test_a_preview_past_its_byte_quota_is_stopped_while_it_runs(folder):
     with pytest.raises(RunError, match=r"quota of 2 MiB \(\[sandbox\] preview_mb\); nothing was changed"):
-        runs.run(["python3", "-c", WRITER], policy(folder, preview_mb=2, timeout=600))
+        runs.run(runs_folder(), ["python3", "-c", WRITER], policy(folder, preview_mb=2, timeout=600))
     assert run_dirs() == []  # no layer left behind
     assert sorted(os.listdir(folder)) == ["keep.txt"]
 
 
 def test_a_quota_passed_between_two_checks_is_caught_at_the_end(folder):
     with pytest.raises(RunError, match=r"quota of 30 new files and folders \(\[sandbox\] preview_files\)"):
-        runs.run(["python3", "-c", "for i in range(200): open(f'f{i}', 'w').close()"], policy(folder, preview_files=30))
+        runs.run(runs_folder(), ["python3", "-c", "for i in range(200): open(f'f{i}', 'w').close()"], policy(folder, preview_files=30))
     assert run_dirs() == []
 
 
@@ -56,7 +60,7 @@ def test_a_failure_after_the_sandbox_ran_removes_the_runs_layers(folder, monkeyp
 
     monkeypatch.setattr(runs, "_save", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        runs.run(["python3", "-c", "open('new.txt', 'w').write('x')"], policy(folder))
+        runs.run(runs_folder(), ["python3", "-c", "open('new.txt', 'w').write('x')"], policy(folder))
     assert run_dirs() == []
 
 
@@ -66,28 +70,28 @@ def age(seconds: float = 2.1) -> None:
 
 
 def test_a_preview_expires_and_loses_its_layers(folder):
-    result = runs.run(["python3", "-c", "open('new.txt', 'w').write('x')"], policy(folder))
-    layers = runs.runs_dir() / result.run_id / "layers"
+    result = runs.run(runs_folder(), ["python3", "-c", "open('new.txt', 'w').write('x')"], policy(folder))
+    layers = runs_folder() / result.run_id / "layers"
     assert layers.is_dir()
     age()
-    swept = runs.runs_dir() / ".expired"  # the last sweep (at most one a day): as if a day had passed
+    swept = runs_folder() / ".expired"  # the last sweep (at most one a day): as if a day had passed
     os.utime(swept, (time.time() - 86401, time.time() - 86401))
-    runs.run(["python3", "-c", "pass"], policy(folder), preview_days=1 / 86400)  # swept at the next run
+    runs.run(runs_folder(), ["python3", "-c", "pass"], policy(folder), preview_days=1 / 86400)  # swept at the next run
     assert not layers.exists()
-    assert runs.get(result.run_id).state == "expired"
+    assert runs.get(runs_folder(), result.run_id).state == "expired"
     with pytest.raises(RunError, match=r"expired.*\[sandbox\] preview_days"):
-        runs.apply(result.run_id)
+        runs.apply(runs_folder(), result.run_id)
     assert sorted(os.listdir(folder)) == ["keep.txt"]
 
 
 def test_prune_removes_old_runs_but_keeps_applied_ones(folder, run_cli):
-    previewed = runs.run(["python3", "-c", "open('a.txt', 'w').write('a')"], policy(folder))
-    applied = runs.run(["python3", "-c", "open('b.txt', 'w').write('b')"], policy(folder))
-    runs.apply(applied.run_id)
-    undone = runs.run(["python3", "-c", "open('c.txt', 'w').write('c')"], policy(folder))
-    runs.apply(undone.run_id)
-    runs.undo(undone.run_id)
-    half = runs.runs_dir() / "20200101-000000-dead"  # a run folder a crash left without its record
+    previewed = runs.run(runs_folder(), ["python3", "-c", "open('a.txt', 'w').write('a')"], policy(folder))
+    applied = runs.run(runs_folder(), ["python3", "-c", "open('b.txt', 'w').write('b')"], policy(folder))
+    runs.apply(runs_folder(), applied.run_id)
+    undone = runs.run(runs_folder(), ["python3", "-c", "open('c.txt', 'w').write('c')"], policy(folder))
+    runs.apply(runs_folder(), undone.run_id)
+    runs.undo(runs_folder(), undone.run_id)
+    half = runs_folder() / "20200101-000000-dead"  # a run folder a crash left without its record
     (half / "layers" / "0" / "upper").mkdir(parents=True)
     age()
 
@@ -95,7 +99,7 @@ def test_prune_removes_old_runs_but_keeps_applied_ones(folder, run_cli):
     assert pruned.returncode == 0, pruned.stderr
     assert json.loads(pruned.stdout) == {"removed": sorted([previewed.run_id, undone.run_id, half.name]), "kept_for_undo": [applied.run_id]}
     assert run_dirs() == [applied.run_id]
-    assert runs.undo().run_id == applied.run_id  # what undo needs was kept
+    assert runs.undo(runs_folder()).run_id == applied.run_id  # what undo needs was kept
     assert sorted(os.listdir(folder)) == ["keep.txt"]
     text = run_cli("runs", "prune")
     assert text.returncode == 0 and "removed 0 run(s) older than 30 days" in text.stdout

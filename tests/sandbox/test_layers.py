@@ -11,10 +11,13 @@ import subprocess
 import time
 
 import pytest
-from escape_harness import TOOLSMITH, make_world, remove_world
 
-from toolsmith.sandbox import Overlay, SandboxUnavailable, check_layers, execute, launcher
+from toolsmith.sandbox import launcher
+from toolsmith.sandbox.launcher import SandboxUnavailable, check_layers, execute
 from toolsmith.sandbox.layers import LAYERS
+from toolsmith.sandbox.policy import Overlay
+
+from escape_harness import TOOLSMITH, make_world, remove_world
 
 REQUIRED = {layer.name for layer in LAYERS if layer.required}
 

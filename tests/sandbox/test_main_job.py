@@ -10,8 +10,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from as_user import normal_user, run_as  # noqa: F401 (fixture)
 from PIL import Image
+
+from as_user import normal_user, run_as  # noqa: F401 (fixture)
 from preview_trees import snapshot
 
 EXIF_IFD, DATE_TIME_ORIGINAL = 0x8769, 0x9003
@@ -46,7 +47,7 @@ class Session:
                 os.chown(path, self.user.pw_uid, self.user.pw_gid, follow_symlinks=False)
 
     def cli(self, *args) -> subprocess.CompletedProcess:
-        argv = [sys.executable, "-m", "toolsmith.core.cli", *map(str, args)]
+        argv = [sys.executable, "-m", "toolsmith.core.frontends.cli", *map(str, args)]
         kwargs = dict(capture_output=True, text=True, timeout=180, cwd="/")
         if self.user is None:
             return subprocess.run(argv, env={**os.environ, "TOOLSMITH_HOME": str(self.home)}, **kwargs)

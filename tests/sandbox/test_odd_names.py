@@ -6,10 +6,12 @@ import os
 import sys
 from pathlib import Path
 
+from toolsmith.core.tools.run_service import runs_folder
+from toolsmith.sandbox import run_store as runs
+from toolsmith.sandbox.policy import Policy
+
 from escape_harness import TOOL_UID
 from preview_trees import snapshot
-
-from toolsmith.sandbox import Policy, runs
 
 TOOL = r"""
 import os
@@ -31,9 +33,9 @@ def test_non_utf8_names_preview_apply_and_undo_exactly(tmp_path, run_cli):
         os.chown(path, TOOL_UID, TOOL_UID)
     before = snapshot(folder)
 
-    result = runs.run([sys.executable, "-c", TOOL], Policy(write_paths=[str(folder)], cwd=str(folder)))
+    result = runs.run(runs_folder(), [sys.executable, "-c", TOOL], Policy(write_paths=[str(folder)], cwd=str(folder)))
     assert result.exit_code == 0, result.stderr
-    assert runs.get(result.run_id).plan == result.plan  # the record read back holds the same names
+    assert runs.get(runs_folder(), result.run_id).plan == result.plan  # the record read back holds the same names
     paths = {c.path for c in result.plan.changes}
     assert "caf\udce9-renamed.txt" in paths and "\udcff\udcfenew.bin" in paths
 
@@ -42,10 +44,10 @@ def test_non_utf8_names_preview_apply_and_undo_exactly(tmp_path, run_cli):
     assert "caf\\xe9.txt -> caf\\xe9-renamed.txt" in shown.stdout and "\\xff\\xfenew.bin" in shown.stdout
     as_json = run_cli("runs", "show", "--json", result.run_id)
     assert as_json.returncode == 0, as_json.stderr
-    assert "dossier-\\xe9t\\xe9" in {c["path"] for c in json.loads(as_json.stdout)["plan"]["changes"]}
+    assert "dossier-\\xe9t\\xe9" in {c["path"] for c in json.loads(as_json.stdout)["changes"]}
 
-    runs.apply(result.run_id)
+    runs.apply(runs_folder(), result.run_id)
     names = set(os.listdir(bytes(folder)))
     assert names == {b"caf\xe9-renamed.txt", b"\xff\xfenew.bin", b"dossier-\xe9t\xe9"}
-    runs.undo(result.run_id)
+    runs.undo(runs_folder(), result.run_id)
     assert snapshot(folder) == before

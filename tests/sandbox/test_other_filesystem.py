@@ -9,10 +9,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
+from toolsmith.core.tools.run_service import runs_folder
+from toolsmith.sandbox import journal
+from toolsmith.sandbox import run_store as runs
+from toolsmith.sandbox.policy import Policy
+
 from escape_harness import TOOL_UID
 from preview_trees import snapshot, without_mtimes
-
-from toolsmith.sandbox import Policy, journal, runs
 
 TOOL = r"""
 import os
@@ -57,21 +61,21 @@ def folder(other_fs, toolsmith_home):
 
 def test_apply_and_undo_across_filesystems(folder):
     before = snapshot(folder)
-    result = runs.run(["python3", "-c", TOOL], Policy(write_paths=[str(folder)], cwd=str(folder)))
+    result = runs.run(runs_folder(), ["python3", "-c", TOOL], Policy(write_paths=[str(folder)], cwd=str(folder)))
     assert result.exit_code == 0, result.stderr
-    runs.apply(result.run_id)
+    runs.apply(runs_folder(), result.run_id)
     after = without_mtimes(snapshot(folder), hide=".toolsmith-")
     assert set(after) == {"new.bin", "notes.txt", "b.txt"}
     assert after["notes.txt"][2] == b"mine\nmore\n" and len(after["new.bin"][2]) == 300000
-    runs.undo(result.run_id)
+    runs.undo(runs_folder(), result.run_id)
     assert without_mtimes(snapshot(folder), hide=".toolsmith-") == without_mtimes(before)
 
 
 def test_a_failed_apply_leaves_no_staging_folder_behind(folder, monkeypatch):
     before = snapshot(folder)
-    result = runs.run(["python3", "-c", TOOL], Policy(write_paths=[str(folder)], cwd=str(folder)))
+    result = runs.run(runs_folder(), ["python3", "-c", TOOL], Policy(write_paths=[str(folder)], cwd=str(folder)))
     monkeypatch.setenv(journal.FAULT_ENV, "fail:3")
     with pytest.raises(journal.JournalError, match="failed and was rolled back"):
-        runs.apply(result.run_id)
+        runs.apply(runs_folder(), result.run_id)
     assert snapshot(folder) == before
     assert not [p for p in folder.iterdir() if p.name.startswith(".toolsmith-")]

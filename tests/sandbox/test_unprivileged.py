@@ -3,8 +3,8 @@
 The other tests run as root (as CI does), where the launcher drops to uid 65534 by
 itself. Here the whole launcher runs as uid 65534 from the start, the way a user runs
 toolsmith. That uid cannot read this checkout or its venv when they live in root's home
-(as on CI), so the test copies the two packages the launcher needs, and the
-libraries they import, to a folder it can read, and uses the system interpreter.
+(as on CI), so the test copies the sandbox package (self-contained: it needs nothing
+of toolsmith.core) and msgspec to a folder it can read, and uses the system interpreter.
 """
 
 import json
@@ -14,20 +14,18 @@ import subprocess
 from pathlib import Path
 
 import msgspec
-import platformdirs
-import pluggy
 import pytest
-import tomli_w
-from escape_harness import ROOT, make_world, remove_world
 
-import toolsmith.core
 import toolsmith.sandbox
+
+from escape_harness import ROOT, make_world, remove_world
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 PROGRAM = """
 import json, sys
-from toolsmith.sandbox import Policy, check_layers, execute
+from toolsmith.sandbox.launcher import check_layers, execute
+from toolsmith.sandbox.policy import Policy
 world = json.loads(sys.argv[1])
 layers = {s.name: [s.active, s.detail] for s in check_layers()}
 policy = Policy(read_paths=[world["inbox"]], write_paths=[world["outbox"]], timeout=30)
@@ -47,9 +45,8 @@ def test_a_normal_user_gets_every_layer(tmp_path):
     try:
         package = shim / "toolsmith"
         ignore = shutil.ignore_patterns("__pycache__")
-        shutil.copytree(Path(toolsmith.core.__file__).parent, package / "core", ignore=ignore)
         shutil.copytree(Path(toolsmith.sandbox.__file__).parent, package / "sandbox", ignore=ignore)
-        for library in (pluggy, msgspec, platformdirs, tomli_w):
+        for library in (msgspec,):  # the sandbox needs nothing of toolsmith.core
             shutil.copytree(Path(library.__file__).parent, shim / library.__name__, ignore=ignore)
         for folder, _, _ in os.walk(shim):
             os.chmod(folder, 0o755)

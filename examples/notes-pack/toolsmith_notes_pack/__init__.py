@@ -9,9 +9,9 @@ ask for it, one a line, which is how `toolsmith new "..."` finds it).
 from importlib.resources import files
 
 from toolsmith.core import hookimpl
-from toolsmith.core.languages import get_language
-from toolsmith.core.manifest import decode
-from toolsmith.core.recipes import Recipe
+from toolsmith.core.base.manifest import decode
+from toolsmith.core.tools.languages import get_language
+from toolsmith.core.tools.recipes import Recipe
 
 
 def load_recipe(folder) -> Recipe:

@@ -1,0 +1,95 @@
+"""`toolsmith models add|list|use|rm|pull|quantize`: the local models the forge can use."""
+
+from pathlib import Path
+
+import click
+import msgspec
+from rich.table import Table
+
+from ...tools import model_registry as models_module
+from .output import console, emit_json, json_option
+
+
+@click.group()
+def models() -> None:
+    """Manage local models (Hugging Face-style folders: safetensors fp16/bf16/fp32 or EXL2)."""
+
+
+@models.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--name", help="Register under this name (default: the folder's name).")
+@json_option
+def add(path: Path, name: str | None, as_json: bool) -> None:
+    """Validate a model folder and register it."""
+    entry = models_module.add(path, name)
+    if as_json:
+        emit_json(msgspec.to_builtins(entry))
+    else:
+        click.echo(f"added {entry.name}: {entry.architecture}, {entry.format}, {entry.path}")
+
+
+@models.command("list")
+@json_option
+def list_models(as_json: bool) -> None:
+    """List registered models; the default one is marked."""
+    registry = models_module.load_registry()
+    rows = [{**msgspec.to_builtins(e), "default": e.name == registry.default} for e in registry.models.values()]
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("no models yet: `toolsmith models add PATH` (recipes still work without one)")
+        return
+    table = Table("", "name", "architecture", "format", "path")
+    for row in rows:
+        table.add_row("*" if row["default"] else "", row["name"], row["architecture"], row["format"], row["path"])
+    console().print(table)
+
+
+@models.command()
+@click.argument("name")
+def use(name: str) -> None:
+    """Make NAME the default model."""
+    models_module.use(name)
+    click.echo(f"using {name}")
+
+
+@models.command()
+@click.argument("name")
+def rm(name: str) -> None:
+    """Forget a model (its files are left alone)."""
+    entry = models_module.remove(name)
+    click.echo(f"removed {entry.name} from the registry; its files remain in {entry.path}")
+
+
+@models.command()
+@click.argument("repo")
+@click.option("--revision", help="Branch, tag or commit.")
+def pull(repo: str, revision: str | None) -> None:
+    """Download REPO from the Hugging Face Hub and register it (needs network)."""
+    entry = models_module.pull(repo, revision)
+    click.echo(f"pulled {repo} into {entry.path}")
+
+
+@models.command()
+@click.argument("src", type=click.Path(path_type=Path))
+@click.argument("dst", type=click.Path(path_type=Path))
+@click.option("--bits", type=float, default=4.0, show_default=True, help="Average bits per weight of the layers (2-8).")
+@click.option("--head-bits", type=int, default=6, show_default=True, help="Bits of the output head: 2, 3, 4, 5, 6 or 8.")
+@json_option
+def quantize(src: Path, dst: Path, bits: float, head_bits: int, as_json: bool) -> None:
+    """Write an EXL2 copy of the fp16/bf16/fp32 model folder SRC into the new folder DST.
+
+    Round-to-nearest, no calibration data; the result runs on the native engine
+    (any device) and on exllamav2 (CUDA).
+    """
+    from ...engine.exl2_writer import quantize_model  # imports torch: only when asked
+
+    summary = quantize_model(src, dst, bits=bits, head_bits=head_bits)
+    if as_json:
+        emit_json(summary)
+    else:
+        click.echo(
+            f"wrote {summary['folder']}: {summary['layers']} layers at {summary['bits_per_weight']:.2f} bits per weight "
+            f"(head {summary['head_bits_per_weight']:.2f}) in {summary['seconds']:.1f} s"
+        )

@@ -1,0 +1,125 @@
+"""The one way a tool runs: preview in the sandbox, then apply or undo by run id.
+
+The CLI, the HTTP tools API, the LSP code action and the watcher all call these, so
+what a user is shown and asked before a run is decided here once. The sandbox
+keeps the runs under ``data_dir()/runs``; its launcher loads only when a run is made.
+"""
+
+from pathlib import Path
+
+import msgspec
+
+from toolsmith.sandbox.plan import Change
+from toolsmith.sandbox.run_store import RunSummary
+
+from ..base import paths
+from ..base.config import SandboxConfig
+from .invocation import invocation, policy_for
+from .library import Tool
+
+
+class ToolRun(msgspec.Struct, kw_only=True):
+    """A run as every frontend shows it: the tool's output and the plan of file changes."""
+
+    run_id: str
+    state: str  # previewed | applied | undone | expired | direct
+    exit_code: int
+    timed_out: bool
+    killed: bool
+    usage: dict[str, float] | None
+    note: str
+    stdout: str  # undecodable bytes replaced
+    stderr: str
+    summary: str  # "2 created, 1 modified", "no changes", or "not previewed"
+    counts: dict[str, int]
+    changes: list[Change]  # names escaped (see `escaped`)
+
+    def failure(self, name: str) -> str | None:
+        """Why the run failed, in one line naming the tool; None when it succeeded."""
+        if self.exit_code == 0:
+            return None
+        last = (self.stderr.strip().splitlines() or [""])[-1]
+        reason = " (timed out)" if self.timed_out else (f": {last}" if last else "")
+        return f"{name} exited with code {self.exit_code}{reason}; nothing was changed"
+
+
+def runs_folder() -> Path:
+    return paths.data_dir() / "runs"
+
+
+def preview(tool: Tool, args: list[str], cwd: Path, settings: SandboxConfig, allow_degraded: bool = False) -> ToolRun:
+    """Run `tool` on `args` (relative paths from `cwd`) with its writes kept in layers."""
+    from toolsmith.sandbox import run_store
+
+    inv = invocation(tool, args, cwd)
+    policy = policy_for(tool, inv, settings, allow_degraded)
+    return _shown(run_store.run(runs_folder(), inv.argv, policy, preview=True, preview_days=settings.preview_days))
+
+
+def apply(run_id: str) -> ToolRun:
+    from toolsmith.sandbox import run_store
+
+    return _shown(run_store.apply(runs_folder(), run_id))
+
+
+def undo(run_id: str | None = None, force: bool = False) -> ToolRun:
+    """Put the files back as they were before `run_id` (default: the latest applied run)."""
+    from toolsmith.sandbox import run_store
+
+    return _shown(run_store.undo(runs_folder(), run_id, force=force))
+
+
+def get(run_id: str) -> ToolRun:
+    from toolsmith.sandbox import run_store
+
+    return _shown(run_store.get(runs_folder(), run_id))
+
+
+def list_runs(limit: int | None = None) -> list[RunSummary]:
+    """Runs, newest first, their commands escaped like names."""
+    from toolsmith.sandbox import run_store
+
+    return msgspec.convert(escaped(msgspec.to_builtins(run_store.list_runs(runs_folder(), limit))), list[RunSummary])
+
+
+def recover() -> list[str]:
+    """Roll back applies and undos a crash cut short; one line per run concerned."""
+    from toolsmith.sandbox import run_store
+
+    return run_store.recover(runs_folder())
+
+
+def prune(older_than_days: float) -> tuple[list[str], list[str]]:
+    from toolsmith.sandbox import run_store
+
+    return run_store.prune(runs_folder(), older_than_days)
+
+
+def _shown(result) -> ToolRun:
+    plan = result.plan
+    return ToolRun(
+        run_id=result.run_id,
+        state=result.state,
+        exit_code=result.exit_code,
+        timed_out=result.timed_out,
+        killed=result.killed,
+        usage=result.usage,
+        note=result.note,
+        stdout=result.stdout.decode("utf-8", "replace"),
+        stderr=result.stderr.decode("utf-8", "replace"),
+        summary=plan.summary() if plan else "not previewed",
+        counts=plan.counts() if plan else {},
+        changes=msgspec.convert(escaped(msgspec.to_builtins(plan.changes)), list[Change]) if plan else [],
+    )
+
+
+def escaped(data):
+    """`data` with every string made showable: a file name's bytes that are not UTF-8
+    (kept as lone surrogates) become \\xNN, so the run encodes as JSON and prints."""
+    if isinstance(data, str):
+        return data.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(data, dict):
+        return {escaped(k): escaped(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [escaped(v) for v in data]
+    return data

@@ -1,0 +1,45 @@
+"""Built-in native engine backend: Toolsmith's own paged-attention engine in pure PyTorch.
+
+torch is imported only when the engine is created or probed, so loading plugins
+(every CLI start) stays fast.
+"""
+
+import importlib.util
+
+from toolsmith.core import hookimpl
+from toolsmith.core.inference.backends import Backend
+
+
+def create(model: str, device: str = "auto", dtype: str = "auto", url: str = "", **options):
+    """An AsyncEngine (satisfies toolsmith.core.engine.Engine) serving the model folder `model`.
+
+    `url` belongs to remote backends and is ignored here; other options go to LLMEngine.
+    """
+    from toolsmith.core.engine import AsyncEngine
+    from toolsmith.core.inference.errors import ModelLoadError
+
+    if not model:
+        raise ModelLoadError("no model folder configured; set [engine] model in the config (toolsmith config path)")
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return AsyncEngine(model, device=device, dtype=dtype, **options)
+
+
+def unavailable() -> str | None:
+    if importlib.util.find_spec("torch") is None:
+        return "PyTorch is not installed; install toolsmith with its default dependencies"
+    return None
+
+
+@hookimpl
+def toolsmith_register_engines(register):
+    register(
+        Backend(
+            name="native",
+            description="built-in engine: Llama/Mistral/Qwen2 safetensors, paged KV cache, continuous batching (CPU or CUDA)",
+            create=create,
+            unavailable=unavailable,
+        )
+    )
