@@ -27,7 +27,7 @@ from toolsmith.core.base.errors import ToolsmithError
 from toolsmith.core.frontends.http import fim, tool_calls
 from toolsmith.core.frontends.http import openai_types as oa
 from toolsmith.core.frontends.http.errors import handle_http_exception, handle_toolsmith_error
-from toolsmith.core.frontends.http.openai_routes import chat_messages
+from toolsmith.core.frontends.http.openai_routes import render_chat
 from toolsmith.core.frontends.http.streaming import unless_disconnected
 from toolsmith.core.inference.sampling import Constraint, SamplingParams
 
@@ -255,10 +255,7 @@ async def chat(data: JSONBody[ChatBody], request: Request, state: State) -> Resp
     if not raw:
         raise Refused("messages is empty; send at least one message")
     tools = tool_calls.tool_dicts(data.tools or [])
-    setup = tool_calls.setup_for(engine.tokenizer)
-    messages = tool_calls.template_messages(chat_messages(raw), raw, tools, setup)
-    extra = {"tools": tools} if tools and setup.renders_tools else {}
-    prompt = engine.tokenizer.encode_chat(messages, add_generation_prompt=True, **extra)
+    prompt, setup = render_chat(engine.tokenizer, raw, tools, add_generation_prompt=True)
     params = _params(data, state, len(prompt))
     if tools and setup.marker_is_special:
         params = msgspec.structs.replace(params, skip_special_tokens=False)

@@ -25,6 +25,11 @@ from .openapi import event_stream_operation
 from .streaming import DONE, event_stream, frame, unless_disconnected
 
 
+def answer_route(path: str, summary: str, response: type):
+    """A POST that answers 200 with ``response``, or streams it as server-sent events."""
+    return post(path, status_code=200, responses=RESPONSES, summary=summary, operation_class=event_stream_operation(response))
+
+
 class OpenAIController(Controller):
     path = "/v1"
     tags = ["OpenAI-compatible"]
@@ -38,20 +43,12 @@ class OpenAIController(Controller):
 
     @get("/models/{model_id:path}", responses=RESPONSES, summary="One model by id")
     async def model(self, model_id: FromPath[str], state: State) -> oa.Model:
-        check_model(state.slot, model_id.lstrip("/"))
-        state.slot.ready()
+        ready_engine(state.slot, model_id.lstrip("/"))
         return model_entry(state)
 
-    @post(
-        "/completions",
-        status_code=200,
-        responses=RESPONSES,
-        summary="Complete a prompt (text or token ids)",
-        operation_class=event_stream_operation(oa.Completion),
-    )
+    @answer_route("/completions", "Complete a prompt (text or token ids)", oa.Completion)
     async def completions(self, data: JSONBody[oa.CompletionRequest], request: Request, state: State) -> oa.Completion:
-        check_model(state.slot, data.model)
-        engine = state.slot.ready()
+        engine = ready_engine(state.slot, data.model)
         if data.echo:
             raise ApiError(400, "echo is not supported; prepend the prompt yourself", "echo")
         prompt = completion_prompt(data.prompt)
@@ -66,29 +63,16 @@ class OpenAIController(Controller):
         view = CompletionView(state.slot.name, engine.tokenizer, data)
         return await respond(request, engine.generate(prompt, params, view.id), view, data)
 
-    @post(
-        "/chat/completions",
-        status_code=200,
-        responses=RESPONSES,
-        summary="Answer a conversation (the model's chat template)",
-        operation_class=event_stream_operation(oa.ChatCompletion),
-    )
+    @answer_route("/chat/completions", "Answer a conversation (the model's chat template)", oa.ChatCompletion)
     async def chat_completions(self, data: JSONBody[oa.ChatRequest], request: Request, state: State) -> oa.ChatCompletion:
         slot = state.slot
-        check_model(slot, data.model)
-        engine = slot.ready()
+        engine = ready_engine(slot, data.model)
         tools = tool_calls.chosen_tools(data)
-        setup = tool_calls.setup_for(engine.tokenizer)
-        messages = tool_calls.template_messages(chat_messages(data.messages), data.messages, tools, setup)
-        extra = {"tools": tools} if tools and setup.renders_tools else {}
-        prompt = engine.tokenizer.encode_chat(messages, add_generation_prompt=True, **extra)
+        prompt, setup = render_chat(engine.tokenizer, data.messages, tools, add_generation_prompt=True)
         requested = data.max_completion_tokens or data.max_tokens
         name = "max_completion_tokens" if data.max_completion_tokens else "max_tokens"
-        if requested is None:
-            context = slot.context_length()
-            room = context - len(prompt) if context else state.settings.max_tokens
-            requested = max(1, min(state.settings.max_tokens, room))
-        max_tokens = capped(requested, state.settings.max_tokens, name)
+        cap = state.settings.max_tokens
+        max_tokens = capped(requested, cap, name) if requested is not None else room_for(slot, len(prompt), cap)
         logprobs = (data.top_logprobs or 0) if data.logprobs else None
         params = sampling_params(data, max_tokens, logprobs)
         grammar = tool_calls.call_grammar(setup, tools, data, engine.tokenizer)
@@ -105,26 +89,17 @@ class OpenAIController(Controller):
 class InfillController(Controller):
     tags = ["Code completion"]
 
-    @post(
-        "/infill",
-        status_code=200,
-        responses=RESPONSES,
-        summary="llama.cpp's fill-in-the-middle: the code between a prefix and a suffix",
-        operation_class=event_stream_operation(oa.InfillResponse),
-    )
+    @answer_route("/infill", "llama.cpp's fill-in-the-middle: the code between a prefix and a suffix", oa.InfillResponse)
     async def infill(self, data: JSONBody[oa.InfillRequest], request: Request, state: State) -> oa.InfillResponse:
         slot = state.slot
-        check_model(slot, data.model)
-        engine = slot.ready()
+        engine = ready_engine(slot, data.model)
         infill = fim.require_fim(engine.tokenizer, slot.name, "input_prefix")
         if data.input_extra and infill.file_sep is None:
             raise ApiError(400, f"input_extra needs a model with a file separator token; {slot.name}'s FIM format has none", "input_extra")
         files = [(f.filename, f.text) for f in data.input_extra]
         prompt = fim.fim_prompt(engine.tokenizer, infill, data.input_prefix + data.prompt, data.input_suffix, files)
         cap = state.settings.max_tokens
-        context = slot.context_length()
-        room = max(1, min(cap, context - len(prompt))) if context else cap
-        max_tokens = room if data.n_predict == -1 else capped(max(1, data.n_predict), cap, "n_predict")
+        max_tokens = room_for(slot, len(prompt), cap) if data.n_predict == -1 else capped(max(1, data.n_predict), cap, "n_predict")
         params = SamplingParams(
             temperature=data.temperature,
             top_k=data.top_k,
@@ -172,24 +147,19 @@ class TokenizerController(Controller):
     @post("/tokenize", status_code=200, responses=RESPONSES, summary="Token ids of a prompt or a rendered conversation")
     async def tokenize(self, data: JSONBody[oa.TokenizeRequest], state: State) -> oa.TokenizeResponse:
         slot = state.slot
-        check_model(slot, data.model)
-        tokenizer = slot.ready().tokenizer
+        tokenizer = ready_engine(slot, data.model).tokenizer
         if (data.prompt is None) == (data.messages is None):
             raise ApiError(400, "give exactly one of prompt and messages", "prompt")
         if data.messages is not None:
             tools = tool_calls.tool_dicts(data.tools or [])
-            setup = tool_calls.setup_for(tokenizer)
-            messages = tool_calls.template_messages(chat_messages(data.messages), data.messages, tools, setup)
-            extra = {"tools": tools} if tools and setup.renders_tools else {}
-            tokens = tokenizer.encode_chat(messages, add_generation_prompt=data.add_generation_prompt, **extra)
+            tokens, _ = render_chat(tokenizer, data.messages, tools, add_generation_prompt=data.add_generation_prompt)
         else:
             tokens = tokenizer.encode(data.prompt, add_special_tokens=data.add_special_tokens)
         return oa.TokenizeResponse(tokens=tokens, count=len(tokens), max_model_len=slot.context_length())
 
     @post("/detokenize", status_code=200, responses=RESPONSES, summary="Text of token ids")
     async def detokenize(self, data: JSONBody[oa.DetokenizeRequest], state: State) -> oa.DetokenizeResponse:
-        check_model(state.slot, data.model)
-        tokenizer = state.slot.ready().tokenizer
+        tokenizer = ready_engine(state.slot, data.model).tokenizer
         vocab = getattr(tokenizer, "vocab_size", None)
         bad = [t for t in data.tokens if vocab is not None and t >= vocab]
         if bad:
@@ -198,6 +168,26 @@ class TokenizerController(Controller):
 
 
 # -- turning requests into engine calls
+
+
+def ready_engine(slot, model: str | None):
+    """The served engine, once the request's `model` (if any) is checked to name it."""
+    check_model(slot, model)
+    return slot.ready()
+
+
+def render_chat(tokenizer, messages: list[oa.ChatMessage], tools: list[dict], *, add_generation_prompt: bool):
+    """The conversation's prompt ids through the chat template, with the tools as the template takes them."""
+    setup = tool_calls.setup_for(tokenizer)
+    plain = tool_calls.template_messages(chat_messages(messages), messages, tools, setup)
+    extra = {"tools": tools} if tools and setup.renders_tools else {}
+    return tokenizer.encode_chat(plain, add_generation_prompt=add_generation_prompt, **extra), setup
+
+
+def room_for(slot, prompt_tokens: int, cap: int) -> int:
+    """What a request that names no length may generate: what fits in the context, up to the cap."""
+    context = slot.context_length()
+    return max(1, min(cap, context - prompt_tokens)) if context else cap
 
 
 def model_entry(state: State) -> oa.Model:
