@@ -53,7 +53,7 @@ def tool_policy(
             else:
                 folder = path if os.path.isdir(path) else os.path.dirname(path)
                 if not os.path.isdir(folder):
-                    raise GrantError(f"{name}: folder {folder!r} does not exist; create it first")
+                    raise GrantError(f"{name}: {str(item)!r} does not exist, and its folder {folder!r} does not either; create it first")
                 writes.append(_allowed(name, folder))
     return Policy(
         read_paths=list(dict.fromkeys(reads)),

@@ -38,7 +38,8 @@ def parser_for(tool: Tool) -> argparse.ArgumentParser:
     m = tool.manifest
     parser = _Parser(prog=f"toolsmith run {m.name}", description=m.description, add_help=False, exit_on_error=False)
     for p in m.parameters:
-        kwargs = {"help": p.help or None}
+        shown = f" (default {p.default})" if p.default not in (None, False, []) else ""
+        kwargs = {"help": f"{p.help}{shown}".replace("%", "%%") or None}  # argparse formats help with %
         if p.kind == "flag":
             kwargs["action"] = "store_true"
         else:

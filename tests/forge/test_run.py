@@ -166,3 +166,11 @@ def test_toolsmiths_own_options_after_the_name_are_toolsmiths(run_cli, photos):
 def test_an_unknown_run_option_before_the_name_is_a_usage_error(run_cli, tmp_path):
     result = run_cli("run", "--frobnicate", "some-tool", tmp_path)
     assert result.returncode == 2 and "--frobnicate" in result.stderr
+
+
+def test_a_missing_folder_is_named_as_given(run_cli, tmp_path):
+    assert run_cli("new", "rename photos by date").returncode == 0
+    missing = tmp_path / "does" / "not" / "exist"
+    result = run_cli("run", "rename-photos-by-date", missing)
+    assert result.returncode == 1
+    assert f"'{missing}' does not exist, and its folder '{missing.parent}' does not either" in result.stderr

@@ -2,6 +2,7 @@
 
 import csv
 import hashlib
+import io
 import os
 import shutil
 import tarfile
@@ -28,7 +29,7 @@ def test_sort_files_by_type(tmp_path, run_tool):
 
 
 def test_find_duplicate_files_reports_and_deletes_extra_copies(tmp_path, run_tool):
-    (tmp_path / "a.txt").write_text("same content")
+    (tmp_path / "a.txt").write_text("same content")  # 12 bytes: small files count too
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.txt").write_text("same content")
     (tmp_path / "c.txt").write_text("same kontent")  # same size, different bytes
@@ -116,15 +117,34 @@ def test_extract_archives_safely(tmp_path, run_tool):
     source.unlink()
     with zipfile.ZipFile(tmp_path / "evil.zip", "w") as archive:
         archive.writestr("../escaped.txt", "should never be written")
+        archive.writestr("fine.txt", "inside")
+    escape = tarfile.TarInfo("../../escaped-tar.txt")
+    escape.size = 4
+    with tarfile.open(tmp_path / "evil-tar.tar", "w") as archive:
+        archive.addfile(escape, io.BytesIO(b"evil"))
+        archive.add(source.with_name("docs.tar.gz"), "ok.tar.gz")
+    (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 not really a zip")
     before = snapshot(tmp_path)
     run_tool("extract-archives", tmp_path, "--dry-run")
     assert snapshot(tmp_path) == before
-    result = run_tool("extract-archives", tmp_path, check=False)
-    assert result.returncode == 1 and "failed evil.zip" in result.stdout
+    result = run_tool("extract-archives", tmp_path, "--delete-archives")  # exit 0: one bad archive does not drop the rest
+    assert "skipped unsafe entry '../escaped.txt'" in result.stdout
+    assert "skipped unsafe entry '../../escaped-tar.txt'" in result.stdout
+    assert "failed broken.zip" in result.stdout and "unsafe entries skipped 2" in result.stdout
     assert (tmp_path / "photos" / "a.txt").read_text() == "from zip"
     assert (tmp_path / "docs" / "inner" / "b.txt").read_text() == "from tar"
-    assert not (tmp_path.parent / "escaped.txt").exists() and not (tmp_path / "evil").exists()
+    assert (tmp_path / "evil" / "fine.txt").read_text() == "inside"
+    assert (tmp_path / "evil-tar" / "ok.tar.gz").is_file()
+    assert not list(tmp_path.parent.glob("escaped*")) and not list(tmp_path.parent.parent.glob("escaped*"))
     assert not any(p.name.endswith(".extracting") for p in tmp_path.iterdir())
+    assert {"evil.zip", "evil-tar.tar", "broken.zip"} <= names(tmp_path)  # kept: not extracted completely
+    assert "photos.zip" not in names(tmp_path)
+
+
+def test_extract_archives_fails_only_when_nothing_could_be_extracted(tmp_path, run_tool):
+    (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    result = run_tool("extract-archives", tmp_path, check=False)
+    assert result.returncode == 1 and "failed broken.zip" in result.stdout
 
 
 def test_clean_up_file_names(tmp_path, run_tool):

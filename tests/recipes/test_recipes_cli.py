@@ -1,6 +1,8 @@
 """`toolsmith recipes list | search | show` through the real command line."""
 
 import json
+import re
+from pathlib import Path
 
 from toolsmith.core.tools.recipes import recipes
 
@@ -53,3 +55,16 @@ def test_show_json_and_unknown_name(run_cli):
     unknown = run_cli("recipes", "show", "split-files")
     assert unknown.returncode == 1
     assert "no recipe named 'split-files'; did you mean 'split-file'?" in unknown.stderr
+
+
+def test_run_help_shows_a_recipes_defaults(run_cli):
+    assert run_cli("new", "find duplicate files").returncode == 0
+    shown = run_cli("run", "find-duplicate-files", "--help")
+    assert shown.returncode == 0 and "ignore files smaller than this many bytes (default 1)" in shown.stdout
+
+
+def test_the_readme_quotes_what_new_prints(run_cli):
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    quoted = re.search(r"`(no model installed: using the built-in recipe rename-photos-by-date \(match [0-9.]+\))`", readme)
+    result = run_cli("new", "rename photos by date")
+    assert quoted and quoted.group(1) in result.stdout, result.stdout

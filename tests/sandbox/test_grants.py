@@ -80,7 +80,7 @@ def test_relative_arguments_multiple_values_and_output_files(world):
     "arguments,message",
     [
         ({"source": "/no/such/file"}, "source: '/no/such/file' does not exist"),
-        ({"target": "/no/such/dir/out"}, "folder '/no/such/dir' does not exist"),
+        ({"target": "/no/such/dir/out"}, "target: '/no/such/dir/out' does not exist, and its folder '/no/such/dir' does not either"),
         ({"target": "/"}, "would give the tool the whole filesystem"),
         ({"target": "~"}, "is your whole home folder"),
         ({"colour": "red"}, "has no parameter 'colour'"),

@@ -1,5 +1,6 @@
 """Printing: rich on a terminal, plain text when piped, JSON on request."""
 
+import functools
 import sys
 from contextlib import contextmanager
 
@@ -23,18 +24,40 @@ def is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def json_option(command):
+    """The --json flag; with it, the command's errors are JSON too (see json_errors)."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        with json_errors(kwargs.get("as_json", False)):
+            return command(*args, **kwargs)
+
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(wrapper)
 
 
 @contextmanager
 def json_errors(as_json: bool):
-    """With --json, a failure is a last line `{"type": "error", "message": ...}` and exit 1."""
+    """With --json, a failure is a last line `{"type": "error", "message": ...}` on stdout.
+
+    The exit code stays what it would be without --json: 2 for a usage error, else 1.
+    """
     try:
         yield
+    except click.ClickException as e:
+        if not as_json:
+            raise
+        emit_event({"type": "error", "message": e.format_message()})
+        sys.exit(e.exit_code)
     except USER_ERRORS as e:
         if not as_json:
             raise
         emit_event({"type": "error", "message": str(e)})
+        sys.exit(1)
+    except Exception as e:
+        context = click.get_current_context(silent=True)
+        if not as_json or (context and (context.find_root().obj or {}).get("debug")):
+            raise
+        emit_event({"type": "error", "message": f"{type(e).__name__}: {e}"})
         sys.exit(1)
 
 

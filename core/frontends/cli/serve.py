@@ -1,11 +1,14 @@
 """`toolsmith serve`: the local HTTP API for editors and other programs (see docs/http.md)."""
 
+import errno
+import socket
 from pathlib import Path
 
 import click
 import msgspec
 
 from ...base import config as config_module
+from ...base.errors import ToolsmithError
 from ...tools.model_registry import load_registry, open_engine, resolve_model
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -22,7 +25,8 @@ def serve(host: str | None, port: int | None, model: str | None, show_key: bool,
     """Serve the model (OpenAI-compatible /v1/...) and the tools API (/api/...) over HTTP.
 
     Every route but /health needs `Authorization: Bearer KEY`; the key is made on
-    first start (see --show-key), or set TOOLSMITH_API_KEY.
+    first start (see --show-key), or set TOOLSMITH_API_KEY. A port that is already in
+    use is one error line and exit code 1, before anything is served.
     """
     from ..http.security import api_key
 
@@ -56,10 +60,23 @@ def _serve(host: str, port: int, config, model_name: str | None, opener, key: st
 
     if host not in LOOPBACK:
         click.echo(f"warning: listening on {host}, not loopback; only Host names in [server] allowed_hosts are accepted", err=True)
-    app = create_app(api_key=key, open_engine=opener, model_name=model_name, config=config, reload=reload)
     shown = f"[{host}]" if ":" in host else host
+    sock = _bind(host, port, shown)
+    app = create_app(api_key=key, open_engine=opener, model_name=model_name, config=config, reload=reload)
     what = f"model {model_name}" if model_name else "no model (tools API only)"
     click.echo(
         f"serving {what} on http://{shown}:{port} (OpenAI base URL http://{shown}:{port}/v1; key: `toolsmith serve --show-key`)", err=True
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5))
+    server.run(sockets=[sock])
+
+
+def _bind(host: str, port: int, shown: str) -> socket.socket:
+    """Bind before saying "serving", so that a taken port is one clear error, not a startup crash."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise ToolsmithError(f"{shown}:{port} is already in use (another `toolsmith serve`?); pass --port or stop the other server") from None
+        raise ToolsmithError(f"cannot listen on {shown}:{port}: {e.strerror or e}") from None

@@ -163,8 +163,10 @@ def trash_restore(name_or_id: str) -> None:
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--name", help="Tool name (default: the file name).")
 @click.option("--description", help="What the tool does (default: the script's docstring or argparse description).")
+@click.option("--requires", "requires", multiple=True, metavar="MODULE",
+              help="A module the script imports beyond the standard library (repeatable, or comma-separated).")
 @json_option
-def import_tool(path: Path, name: str | None, description: str | None, as_json: bool) -> None:
+def import_tool(path: Path, name: str | None, description: str | None, requires: tuple[str, ...], as_json: bool) -> None:
     """Adopt a hand-written script as a tool, inferring its parameters."""
     settings = config_module.load().checks
     language = language_for_file(path)
@@ -176,6 +178,7 @@ def import_tool(path: Path, name: str | None, description: str | None, as_json: 
         description=description or _describe(source) or f"imported from {path.name}",
         language=language.name,
         parameters=language.infer_parameters(source),
+        requires=list(dict.fromkeys(m.strip() for item in requires for m in item.split(",") if m.strip())),
         origin="hand",
         created=now,
         updated=now,
@@ -184,7 +187,9 @@ def import_tool(path: Path, name: str | None, description: str | None, as_json: 
     if problems:
         for d in problems:
             click.echo(f"{path}:{d.render()}", err=True)
-        raise ToolsmithError(f"{path} did not pass the checks ({len(problems)} errors above); fix them and import again")
+        hint = "; a module beyond the standard library can be declared with --requires MODULE" if any(
+            d.rule == "forbidden-import" and "standard library" in d.message for d in problems) else ""
+        raise ToolsmithError(f"{path} did not pass the checks ({len(problems)} errors above); fix them and import again{hint}")
     number = Library().save(manifest, source, new=True)
     if as_json:
         emit_json({"name": name, "version": number, "manifest": msgspec.to_builtins(manifest)})
