@@ -38,8 +38,7 @@ def parser_for(tool: Tool) -> argparse.ArgumentParser:
     m = tool.manifest
     parser = _Parser(prog=f"toolsmith run {m.name}", description=m.description, add_help=False, exit_on_error=False)
     for p in m.parameters:
-        shown = f" (default {p.default})" if p.default not in (None, False, []) else ""
-        kwargs = {"help": f"{p.help}{shown}".replace("%", "%%") or None}  # argparse formats help with %
+        kwargs = {"help": _help(p) or None}
         if p.kind == "flag":
             kwargs["action"] = "store_true"
         else:
@@ -53,6 +52,14 @@ def parser_for(tool: Tool) -> argparse.ArgumentParser:
         else:
             parser.add_argument(option(p), dest=p.name, required=p.required, **kwargs)
     return parser
+
+
+def _help(p: Parameter) -> str:
+    """The manifest's help with its default shown (argparse never sees the defaults: invocation applies them)."""
+    text = p.help.replace("%(default)s", str(p.default))
+    if p.default not in (None, False, []) and "default" not in text:
+        text += f" (default {p.default})"
+    return text.replace("%", "%%")  # argparse formats help with %
 
 
 def invocation(tool: Tool, args: list[str], cwd: Path) -> Invocation:
