@@ -6,6 +6,7 @@ interrupted forge (Ctrl-C, a crash, a failed repair) leaves the library untouche
 
 import difflib
 import re
+import shlex
 from collections.abc import Callable, Iterator
 
 import msgspec
@@ -37,7 +38,7 @@ from .events import (
 )
 from .extract import Extracted, extract
 from .generate import stream_deltas
-from .recipe_fill import fill_parameters
+from .recipe_fill import fill_parameters, stated
 from .smoke import smoke_run
 
 MAX_DESCRIPTION = 4000
@@ -220,8 +221,8 @@ def _generate_until_valid(engine, messages, config: Config, default_name: str, d
 def _save_recipe(recipe, description, reason, score, name, choose_name, library: Library):
     """Save `recipe` with defaults from the request's words; if it is already saved, say how to run it."""
     yield UsingRecipe(name=recipe.name, score=round(score, 2), reason=reason)
-    parameters = fill_parameters(recipe.manifest.parameters, description)
-    filled = {p.name: p.default for p, before in zip(parameters, recipe.manifest.parameters) if p.default != before.default}
+    filled = stated(recipe.manifest.parameters, description)
+    parameters = fill_parameters(recipe.manifest.parameters, filled)
     if filled:
         yield ParametersFilled(values=filled)
     if name is None and library.exists(recipe.name) and library.load(recipe.name).source == recipe.source:
@@ -241,7 +242,7 @@ def _run_command(name: str, parameters, filled: dict) -> str:
     """`toolsmith run NAME FOLDER --width 800`: the positional placeholders, then what the words asked for."""
     words = [p.name.upper() for p in parameters if p.positional and p.required]
     for key, value in filled.items():
-        words += [f"--{key}"] if value is True else [] if value is False else [f"--{key}", str(value)]
+        words += [f"--{key}"] if value is True else [] if value is False else [f"--{key}", shlex.quote(str(value))]
     return " ".join(["toolsmith", "run", name, *words])
 
 

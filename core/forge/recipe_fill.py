@@ -1,8 +1,9 @@
 """Fill a recipe's parameter defaults from the words of the request.
 
-"resize my photos to 800 pixels" should give the recipe's width parameter a default
-of 800, and "convert to png" its format parameter "png". Only unambiguous cues are
-used; anything unclear keeps the recipe's own default.
+"older than 30 days" gives a `days` parameter 30, "no wider than 800 pixels" a
+`width` 800, "into a json file" a `save` flag. A parameter is filled only when the
+words state exactly one value of its kind (see mentions); anything unclear keeps
+the recipe's own default. The filled values are shown before the tool is saved.
 """
 
 import re
@@ -10,27 +11,104 @@ import re
 import msgspec
 
 from ..base.manifest import Parameter
+from .mentions import BYTES_PER, Mentions, mentions
 
-NUMBER = re.compile(r"(?<![\w.])(\d{1,9})(?![\w.])")
-FORMATS = "jpg|jpeg|png|gif|webp|bmp|tiff?|heic|pdf|csv|json|txt|md|html|xml|zip|tar|gz|mp3|wav|flac|mp4|mov"
-EXTENSION = re.compile(rf"(?<![\w/])\.({FORMATS})\b|\b(?:to|into|as)\s+({FORMATS})\b", re.IGNORECASE)
-QUOTED = re.compile(r"[\"“']([^\"”']{1,200})[\"”']")
-FORMAT_WORDS = ("format", "ext", "extension", "suffix", "type")
+FORMAT_NAMES = ("to", "format", "ext", "extension", "suffix")
+COUNTED = {"row": ("row",), "line": ("row", "line"), "page": ("page",), "digit": ("digit",), "character": ("char",)}
 
 
-def fill_parameters(parameters: list[Parameter], description: str) -> list[Parameter]:
-    ints = [p for p in parameters if p.kind == "int" and not p.positional]
-    numbers = [int(n) for n in NUMBER.findall(description)]
-    strings = [p for p in parameters if p.kind == "string" and not p.positional]
-    formats = [p for p in strings if any(word in p.name.lower() for word in FORMAT_WORDS)]
-    extensions = [a or b for a, b in EXTENSION.findall(description)]
-    quoted = QUOTED.findall(description)
-    filled = {}
-    if len(ints) == 1 and len(numbers) == 1:
-        filled[ints[0].name] = numbers[0]
-    if len(formats) == 1 and len(extensions) == 1:
-        filled[formats[0].name] = extensions[0].lower()
-    others = [p for p in strings if p not in formats]
-    if len(others) == 1 and len(quoted) == 1:
-        filled[others[0].name] = quoted[0]
-    return [msgspec.structs.replace(p, default=filled[p.name], required=False) if p.name in filled else p for p in parameters]
+def stated(parameters: list[Parameter], description: str) -> dict[str, str | int | bool]:
+    """{parameter name: value} for each option whose value the words state (even if it is the default)."""
+    found = mentions(description)
+    options = [p for p in parameters if not p.positional]  # a positional's default is never used
+    values = {}
+    for p in options:
+        value = _value(p, found, {q.name for q in options})
+        if value is not None:
+            values[p.name] = value
+    return values
+
+
+def fill_parameters(parameters: list[Parameter], values: dict) -> list[Parameter]:
+    """The parameters with the stated values as their defaults."""
+    return [msgspec.structs.replace(p, default=values[p.name], required=False) if p.name in values else p for p in parameters]
+
+
+def _one(values):
+    """The value the words state, when they state exactly one."""
+    distinct = list(dict.fromkeys(values))
+    return distinct[0] if len(distinct) == 1 else None
+
+
+def _value(p: Parameter, m: Mentions, names: set[str]):
+    name, help = p.name.lower(), (p.help or "").lower()
+    if p.kind == "flag":
+        if name in m.flags or (name == "save" and m.into_a_file):
+            return True
+        return None
+    if p.kind == "int":
+        return _int_value(name, help, m, names)
+    if p.kind == "string":
+        return _string_value(name, help, m, names)
+    if p.kind in ("file", "path") and p.access == "write" and name == "output":
+        return _one(m.file_names)
+    return None
+
+
+def _int_value(name: str, help: str, m: Mentions, names: set[str]):
+    if name == "days":
+        return _one(m.days)
+    if name == "top":
+        return _one(m.top)
+    if name in ("quality", "indent", "start"):
+        return _one(value for setting, value in m.settings if setting == name) or (
+            _spaces(m) if name == "indent" and "spaces" in help else None)
+    if "spaces" in help:
+        return _spaces(m)
+    if "pixel" in help or name in ("width", "height"):
+        return _pixels(name, m, names)
+    if "size" in name and "bytes" in help:
+        size = _one(m.sizes)
+        return _bytes(size) if size else None
+    for noun, stems in COUNTED.items():
+        if any(stem in name for stem in stems):
+            return _one(value for value, counted in m.counts if counted == noun)
+    return None
+
+
+def _pixels(name: str, m: Mentions, names: set[str]):
+    """A side's pixels go to that side's parameter, or to the only size there is."""
+    if name in ("width", "height"):
+        return _one(value for value, side in m.pixels if side == name)
+    sided = {"width", "height"} & names
+    return _one(value for value, side in m.pixels if side not in sided)
+
+
+def _spaces(m: Mentions):
+    return _one(value for value, counted in m.counts if counted == "space")
+
+
+def _bytes(size: str) -> int:
+    amount, unit = re.fullmatch(r"([\d.]+)([A-Z]+)", size).groups()
+    return int(float(amount) * BYTES_PER[unit])
+
+
+def _string_value(name: str, help: str, m: Mentions, names: set[str]):
+    if "size" in name:
+        return _one(m.sizes)
+    if name in ("match", "glob"):
+        return _one(m.patterns)
+    if name in FORMAT_NAMES and ("format" in help or "extension" in help):
+        ext = _one(m.formats)
+        return f".{ext}" if ext and "extension" in help else ext
+    if name == "domain":
+        return _one(m.domains)
+    if name == "find" and "replace" in names:
+        return m.quoted[0] if len(m.quoted) in (1, 2) else None
+    if name == "replace" and "find" in names:
+        return m.quoted[1] if len(m.quoted) == 2 else None
+    if name == "text":
+        return _one(m.quoted) if m.quoted else _one(m.terms)
+    if name == "pattern":
+        return _one(q for q in m.quoted if "{" in q)
+    return None

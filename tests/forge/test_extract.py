@@ -3,7 +3,7 @@
 from toolsmith.core.base.diagnostics import Diagnostic
 from toolsmith.core.base.manifest import Parameter
 from toolsmith.core.forge.extract import Extracted, extract
-from toolsmith.core.forge.recipe_fill import fill_parameters
+from toolsmith.core.forge.recipe_fill import fill_parameters, stated
 
 SOURCE = 'def main():\n    pass\n\n\nif __name__ == "__main__":\n    main()\n'
 
@@ -47,9 +47,10 @@ def test_fill_parameters_from_the_request():
     params = [
         Parameter(name="folder", kind="dir", access="write", positional=True),
         Parameter(name="width", kind="int", default=1024),
-        Parameter(name="format", kind="string", default="jpg"),
+        Parameter(name="format", kind="string", default="jpg", help="image format"),
     ]
-    filled = {p.name: p.default for p in fill_parameters(params, "resize my photos to 800 pixels wide and save them as png")}
+    values = stated(params, "resize my photos to 800 pixels wide and save them as png")
+    assert values == {"width": 800, "format": "png"}
+    filled = {p.name: p.default for p in fill_parameters(params, values)}
     assert filled == {"folder": None, "width": 800, "format": "png"}
-    unchanged = {p.name: p.default for p in fill_parameters(params, "resize photos from 2019 to 800 px")}
-    assert unchanged["width"] == 1024  # two numbers: ambiguous, keep the recipe's default
+    assert stated(params, "resize photos from 2019 to 800 px") == {}  # no side named: not the width

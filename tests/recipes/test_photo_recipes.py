@@ -86,6 +86,20 @@ def test_resize_images_makes_smaller_copies_and_keeps_exif(tmp_path, run_tool):
     assert refused.returncode == 2 and "originals would be overwritten" in refused.stderr
 
 
+def test_resize_images_to_a_width_limits_only_the_width(tmp_path, run_tool):
+    """'none wider than 800 pixels': a tall image keeps its height up to the width's scale."""
+    Image.new("RGB", (400, 1000), "red").save(tmp_path / "tall.png")
+    Image.new("RGB", (2000, 100), "red").save(tmp_path / "wide.png")
+    run_tool("resize-images", tmp_path, "--width", 300)
+    with Image.open(tmp_path / "resized" / "tall.png") as image:
+        assert image.size == (300, 750)  # --max-size's 1600 does not apply once a width is given
+    with Image.open(tmp_path / "resized" / "wide.png") as image:
+        assert image.size == (300, 15)
+    run_tool("resize-images", tmp_path, "--height", 500, "--output", tmp_path / "by-height")
+    with Image.open(tmp_path / "by-height" / "tall.png") as image:
+        assert image.size == (200, 500)
+
+
 def test_convert_images_png_to_jpg_on_white(tmp_path, run_tool):
     image = Image.new("RGBA", (16, 16), (0, 0, 0, 0))
     image.paste((255, 0, 0, 255), (0, 0, 8, 16))

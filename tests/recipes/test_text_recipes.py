@@ -18,6 +18,16 @@ def test_csv_to_json_keeps_text_unless_asked(tmp_path, run_tool):
     assert json.loads(out.read_text()) == [{"name": "Ada", "zip": "00501", "age": 36}, {"name": "Bob", "zip": 10115, "age": 4.5}]
 
 
+def test_csv_to_json_saves_beside_the_csv(tmp_path, run_tool):
+    """'into a json file': NAME.json beside the input, never over an existing one."""
+    source = tmp_path / "sales.csv"
+    source.write_text("item,n\npen,3\n", encoding="utf-8")
+    saved = run_tool("csv-to-json", source, "--save")
+    assert json.loads((tmp_path / "sales.json").read_text()) == [{"item": "pen", "n": "3"}] and saved.stdout.startswith("wrote 1 row")
+    again = run_tool("csv-to-json", source, "--save", check=False)
+    assert again.returncode == 2 and "already exists" in again.stderr
+
+
 def test_json_to_csv_unions_columns_and_keeps_nested_values(tmp_path, run_tool):
     source = tmp_path / "records.json"
     source.write_text(json.dumps({"items": [{"id": 1, "tags": ["a", "b"]}, {"id": 2, "note": "x, y", "ok": True}]}))

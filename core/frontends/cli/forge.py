@@ -1,5 +1,6 @@
 """`toolsmith new`, `toolsmith edit`: make and change tools, showing every stage."""
 
+import shlex
 import sys
 
 import click
@@ -96,7 +97,8 @@ def _print(event) -> None:
         case ev.UsingRecipe(name=name, score=score, reason=reason):
             out.print(f"{reason}: using the built-in recipe {name} (match {score:.2f})", markup=False)
         case ev.ParametersFilled(values=values):
-            out.print("from your words: " + ", ".join(f"--{k} {v}" for k, v in values.items()), markup=False)
+            shown = (f"--{k}" if v is True else f"--{k} {shlex.quote(str(v))}" for k, v in values.items())
+            out.print("from your words: " + ", ".join(shown), markup=False)
         case ev.AlreadyHave(name=name, command=command):
             out.print(f"you already have this tool: {name}; run it with `{command}` (pass --name to save a copy)", markup=False)
         case ev.Attempt(number=number, of=of):

@@ -2,7 +2,7 @@
 
 The delimiter (comma, semicolon, tab, pipe) is detected. Values stay text unless
 --infer-types is given, so zip codes like 00501 survive. Without an output file
-the JSON is printed.
+the JSON is printed; with --save it is written beside the CSV as NAME.json.
 """
 
 import argparse
@@ -50,6 +50,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Convert a CSV file to JSON (a list of objects).")
     parser.add_argument("input", type=Path, help="the CSV file to read")
     parser.add_argument("output", type=Path, nargs="?", help="the JSON file to write (default: print it)")
+    parser.add_argument("--save", action="store_true", help="without OUTPUT, write NAME.json beside the CSV instead of printing")
     parser.add_argument("--infer-types", action="store_true", help="turn numbers into JSON numbers instead of text")
     parser.add_argument("--indent", type=int, default=2, help="spaces of indentation (default %(default)s)")
     parser.add_argument("--dry-run", action="store_true", help="only report the rows that would be written, writing nothing")
@@ -62,6 +63,10 @@ def main(argv=None):
     except (UnicodeDecodeError, csv.Error) as e:
         parser.error(f"{args.input} is not a readable CSV file: {e}")
     text = json.dumps(rows, indent=args.indent, ensure_ascii=False) + "\n"
+    if args.output is None and args.save:
+        args.output = args.input.with_suffix(".json")
+        if args.output.exists():
+            parser.error(f"{args.output} already exists; pass OUTPUT to choose another name")
     if args.output is None:
         sys.stdout.write(text)
         return 0

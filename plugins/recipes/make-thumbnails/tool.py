@@ -26,7 +26,7 @@ def make_thumbnail(source: Path, target: Path, size: int) -> tuple[int, int]:
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Make JPEG thumbnails of the images in a folder.")
     parser.add_argument("folder", type=Path, help="folder of images")
-    parser.add_argument("--size", type=int, default=256, help="thumbnails fit in a SIZE x SIZE square (default %(default)s)")
+    parser.add_argument("--size", type=int, default=256, help="thumbnails fit in a SIZE x SIZE pixel square (default %(default)s)")
     parser.add_argument("--output", type=Path, help="folder for the thumbnails (default: FOLDER/thumbnails)")
     parser.add_argument("--dry-run", action="store_true", help="only print which thumbnails would be made")
     args = parser.parse_args(argv)

@@ -1,4 +1,5 @@
-"""Make smaller copies of the images in a folder, no side longer than --max-size pixels.
+"""Make smaller copies of the images in a folder: no wider than --width, no taller than
+--height, no side longer than --max-size pixels (1600 when none of the three is given).
 
 The originals are never changed: copies go to --output (default: a 'resized'
 folder inside the image folder). Images are turned upright using their EXIF
@@ -14,13 +15,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp"}
 
 
-def resize(source: Path, target: Path, max_size: int, quality: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Write a resized copy; return the old and new (width, height)."""
+def resize(source: Path, target: Path, box: tuple[int, int], quality: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Write a copy that fits in box (width, height); return the old and new (width, height)."""
     with Image.open(source) as image:
         exif = image.getexif()
         upright = ImageOps.exif_transpose(image)
         before = upright.size
-        upright.thumbnail((max_size, max_size), Image.Resampling.LANCZOS)
+        upright.thumbnail(box, Image.Resampling.LANCZOS)
         if exif:
             exif[0x0112] = 1  # the pixels are upright now
         options = {"exif": exif.tobytes()} if exif else {}
@@ -31,9 +32,11 @@ def resize(source: Path, target: Path, max_size: int, quality: int) -> tuple[tup
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Resize images so that no side is longer than --max-size pixels.")
+    parser = argparse.ArgumentParser(description="Resize images to fit a width, a height or a longest side in pixels.")
     parser.add_argument("folder", type=Path, help="folder of images to resize")
-    parser.add_argument("--max-size", type=int, default=1600, help="longest side in pixels (default %(default)s)")
+    parser.add_argument("--width", type=int, help="widest an image may be, in pixels")
+    parser.add_argument("--height", type=int, help="tallest an image may be, in pixels")
+    parser.add_argument("--max-size", type=int, help="longest side in pixels (default 1600 when neither --width nor --height is given)")
     parser.add_argument("--output", type=Path, help="folder for the resized copies (default: FOLDER/resized)")
     parser.add_argument("--quality", type=int, default=90, help="JPEG quality 1-95 (default %(default)s)")
     parser.add_argument("--dry-run", action="store_true", help="only print what would be resized")
@@ -41,8 +44,14 @@ def main(argv=None):
 
     if not args.folder.is_dir():
         parser.error(f"{args.folder} is not a folder")
-    if args.max_size < 1:
-        parser.error("--max-size must be at least 1")
+    limits = {"--width": args.width, "--height": args.height, "--max-size": args.max_size}
+    for flag, value in limits.items():
+        if value is not None and value < 1:
+            parser.error(f"{flag} must be at least 1")
+    if not any(limits.values()):
+        args.max_size = 1600
+    side = args.max_size or 10**9
+    box = (min(args.width or side, side), min(args.height or side, side))
     output = args.output or args.folder / "resized"
     if output.resolve() == args.folder.resolve():
         parser.error("--output must be another folder: the originals would be overwritten")
@@ -57,7 +66,7 @@ def main(argv=None):
             continue
         output.mkdir(parents=True, exist_ok=True)
         try:
-            before, after = resize(path, target, args.max_size, args.quality)
+            before, after = resize(path, target, box, args.quality)
         except (UnidentifiedImageError, OSError) as e:
             print(f"skipped {path.name}: {e}")
             failed += 1
