@@ -64,6 +64,7 @@ class ForgeConfig(_Section):
     # Lowest match score at which a recipe answers a request without a model;
     # unset: the threshold calibrated on the held-out paraphrases (core/retrieval.py).
     recipe_threshold: Annotated[float, msgspec.Meta(ge=0, le=1)] | None = None
+    log: bool = True  # keep every forge session in DATA_DIR/logs.db (`toolsmith logs`)
 
 
 class ServerConfig(_Section):

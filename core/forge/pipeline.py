@@ -39,6 +39,7 @@ from .events import (
 from .extract import Extracted, extract
 from .generate import stream_deltas
 from .recipe_fill import fill_parameters, stated
+from .session_log import recorded
 from .smoke import smoke_run
 
 MAX_DESCRIPTION = 4000
@@ -78,8 +79,18 @@ def forge_new(
     """Make and save a tool: a vetted recipe when one surely fits, else the model, else an honest no.
 
     `recipe` names the recipe to use; `generate` asks the model even when a recipe fits;
-    `choose_recipe` (a terminal) picks among the likely recipes when none is sure.
+    `choose_recipe` (a terminal) picks among the likely recipes when none is sure. The
+    session is logged (see session_log) unless `[forge] log = false`.
     """
+    yield from recorded(config.forge.log, "new", description, _model(config, engine), None, lambda log: _new(
+        description, config, engine, name, choose_name, library, recipe, generate, choose_recipe, log))
+
+
+def _model(config: Config, engine) -> str | None:
+    return (config.engine.model or config.engine.url or config.engine.backend) if engine is not None else None
+
+
+def _new(description, config, engine, name, choose_name, library, recipe, generate, choose_recipe, log) -> Iterator[Event]:
     library = library or Library()
     description = check_description(description)
     if name is not None:
@@ -108,7 +119,7 @@ def forge_new(
         return
     examples = [catalog[m.recipe_name] for m in search(description, limit=EXAMPLES)]
     messages = prompt.new_messages(description, examples)
-    for event in _generate_until_valid(engine, messages, config, slug(description), description):
+    for event in _generate_until_valid(engine, messages, config, slug(description), description, log):
         if isinstance(event, Extracted):
             target = _free_name(name or event.manifest.name, name is not None, choose_name, library)
             if target is None:
@@ -157,7 +168,12 @@ def _score(found, chosen: str) -> float:
 
 
 def forge_edit(tool_name: str, change: str, config: Config, *, engine: Engine | None = None, library: Library | None = None) -> Iterator[Event]:
-    """Regenerate a tool with the change applied; saved as a new version with a diff."""
+    """Regenerate a tool with the change applied; saved as a new version with a diff (and logged)."""
+    yield from recorded(config.forge.log, "edit", change, _model(config, engine), tool_name,
+                        lambda log: _edit(tool_name, change, config, engine, library, log))
+
+
+def _edit(tool_name: str, change: str, config: Config, engine, library: Library | None, log) -> Iterator[Event]:
     library = library or Library()
     change = check_description(change)
     current = library.load(tool_name)
@@ -167,7 +183,7 @@ def forge_edit(tool_name: str, change: str, config: Config, *, engine: Engine | 
     catalog = recipes()
     examples = [catalog[m.recipe_name] for m in search(change, limit=1)]
     messages = prompt.edit_messages(change, prompt.proposal_text(current.manifest), current.source, examples)
-    for event in _generate_until_valid(engine, messages, config, current.manifest.name, current.manifest.description):
+    for event in _generate_until_valid(engine, messages, config, current.manifest.name, current.manifest.description, log):
         if isinstance(event, Extracted):
             try:  # the model does not see the trigger; keep it (its parameter must still exist)
                 manifest = msgspec.structs.replace(
@@ -183,14 +199,17 @@ def forge_edit(tool_name: str, change: str, config: Config, *, engine: Engine | 
         yield event
 
 
-def _generate_until_valid(engine, messages, config: Config, default_name: str, description: str):
+def _generate_until_valid(engine, messages, config: Config, default_name: str, description: str, log):
     """Generate, check and smoke-run, feeding problems back, up to `max_attempts` times.
 
     Yields events, and finally the `Extracted` tool that passed (or an `Error`).
     """
     attempts = config.forge.max_attempts
+    logged = 0
     for number in range(1, attempts + 1):
         yield Attempt(number=number, of=attempts)
+        log.sent(number, [m for m in messages[logged:] if m["role"] != "assistant"])  # the replies are logged as they stream
+        logged = len(messages)
         reply = []
         for delta in stream_deltas(engine, messages, config.forge):
             reply.append(delta)

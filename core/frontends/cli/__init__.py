@@ -31,6 +31,7 @@ COMMANDS = {
     "check": ("check", "check"),
     "recipes": ("recipes", "recipes_group"),
     "runs": ("runs", "runs"),
+    "logs": ("logs", "logs"),
     "undo": ("runs", "undo"),
     "sandbox": ("sandbox", "sandbox"),
     "models": ("models", "models"),

@@ -5,6 +5,7 @@ import msgspec
 
 from ...base import config as config_module
 from ...base import paths
+from ...forge import session_log
 from .output import console, emit_json, json_option
 
 
@@ -33,6 +34,7 @@ def path(as_json: bool) -> None:
         "data": str(paths.data_dir()),
         "cache": str(paths.cache_dir()),
         "plugins": str(paths.plugins_dir()),
+        "logs": str(session_log.db_path()),
     }
     if as_json:
         emit_json(where)
