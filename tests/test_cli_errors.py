@@ -3,7 +3,7 @@
 import json
 import socket
 
-from toolsmith.core.library import Library
+from toolsmith.core.tools.library import Library
 
 
 def test_json_errors_of_show_import_and_models_are_one_json_object(run_cli, tmp_path):
