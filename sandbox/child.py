@@ -417,6 +417,19 @@ def probe_overlay(cfg, scratch):
     return True, "copy-on-write preview with userxattr"
 
 
+def join_run_cgroup(cfg):
+    """Move into the run's memory cgroup before anything else, so every process of the run counts."""
+    detail = cfg["run_memory"]
+    if cfg["cgroup_procs"]:
+        try:
+            with open(cfg["cgroup_procs"], "w") as procs:
+                procs.write("0")
+        except OSError as e:
+            LAYERS["run memory"] = {"active": False, "detail": f"not limited per run: cannot join its cgroup ({e.strerror})"}
+            return
+    LAYERS["run memory"] = {"active": bool(cfg["cgroup_procs"]), "detail": detail}
+
+
 def open_sources(cfg, reachable):
     return {src: os.open(path, os.O_PATH | os.O_CLOEXEC) for src, path in reachable.items()}
 
@@ -569,6 +582,7 @@ def main():
     os.close(config_fd)
     STATUS_FD = cfg["status_fd"]
     os.set_inheritable(STATUS_FD, False)
+    join_run_cgroup(cfg)
     simulate_missing(cfg["simulate_missing"])
     reachable = {src: src for src in reachable_sources(cfg)}
     try:

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import layers
+from . import cgroup, layers
 from .errors import SandboxError
 from .layers import LayerStatus
 from .policy import Overlay, Policy
@@ -254,6 +254,17 @@ def _child_config(argv: list[str], policy: Policy, overlays: list[Overlay], prob
 # ---------------------------------------------------------------- running and collecting
 
 def _run(config: dict, policy: Policy, capture: bool, stdin: bytes | None, status: bool = False, quota: LayerQuota | None = None):
+    group, why = cgroup.create(policy.memory_mb)
+    config["cgroup_procs"] = group.procs if group else None
+    config["run_memory"] = group.describe(policy.memory_mb) if group else f"not limited per run: {why}"
+    try:
+        return _run_in(config, policy, capture, stdin, status, quota)
+    finally:
+        if group:
+            group.remove()
+
+
+def _run_in(config: dict, policy: Policy, capture: bool, stdin: bytes | None, status: bool, quota: LayerQuota | None):
     status_r, status_w = os.pipe()
     config["status_fd"] = status_w
     plan = os.memfd_create("toolsmith-sandbox-plan")

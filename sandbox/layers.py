@@ -58,6 +58,13 @@ LAYERS = (
         "this layer is always applied",
     ),
     Layer(
+        "run memory", False,
+        "memory is limited per process only (RLIMIT_AS): a run of several processes can use "
+        "several times [sandbox] memory_mb",
+        "run toolsmith as root on a kernel with a cgroup memory controller, or delegate the cgroup v2 "
+        "memory controller to your user (systemd: `systemd-run --user --scope -p Delegate=yes toolsmith ...`)",
+    ),
+    Layer(
         "overlayfs", False,
         "previews copy the write paths instead of using a copy-on-write view (slower for big trees)",
         "use Linux >= 5.11 (overlayfs in user namespaces)",

@@ -17,7 +17,7 @@ class Policy:
     network: bool = False
     timeout: float = 60.0  # wall seconds; then every process of the run is killed (exit 124)
     cpu_seconds: int | None = None
-    memory_mb: int = 2048  # address space per process
+    memory_mb: int = 2048  # address space per process, and the whole run's memory where a cgroup can be made
     max_processes: int = 64
     max_file_mb: int = 1024
     env_allow: list[str] = field(default_factory=lambda: ["PATH", "LANG", "LC_ALL", "TZ"])
