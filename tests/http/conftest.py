@@ -11,8 +11,9 @@ import pytest
 
 from toolsmith.core.frontends.http import create_app
 
-import tiny_models
-from live_server import CONTEXT, KEY, MODEL, Server, open_tiny, small_config
+from live_server import CONTEXT, KEY, MODEL, Server, open_tiny, small_config  # first: it puts tests/engine on sys.path
+
+import tiny_models  # noqa: I001
 
 
 @pytest.fixture(scope="session")

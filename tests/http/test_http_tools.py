@@ -162,3 +162,19 @@ def test_plugins_add_routes_behind_the_same_checks():
             assert c.get("/api/hello", headers={**AUTH, "Host": "evil.example"}).status_code == 403
     finally:
         pm.unregister(plugin)
+
+
+def test_a_name_that_is_not_utf8_is_shown_escaped_and_applied_exactly(client, tmp_path):
+    name = make_tool(client, "make the file extensions lowercase")
+    folder = photos_folder(tmp_path)
+    odd = os.fsdecode(bytes(folder) + b"/caf\xe9.JPG")
+    Path(odd).write_bytes(b"latin-1 name")
+    if os.geteuid() == 0:
+        os.chown(odd, SANDBOX_UID, SANDBOX_UID)
+
+    run = client.post(f"/api/tools/{name}/run", headers=AUTH, json={"cwd": str(folder), "args": ["."]})
+    assert run.status_code == 200, run.text
+    renames = {c["old_path"]: c["path"] for c in run.json()["changes"]}
+    assert renames["caf\\xe9.JPG"] == "caf\\xe9.jpg"  # the bytes shown as escapes, the JSON valid
+    assert client.post(f"/api/runs/{run.json()['run_id']}/apply", headers=AUTH).status_code == 200
+    assert b"caf\xe9.jpg" in os.listdir(bytes(folder))
