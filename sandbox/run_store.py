@@ -169,6 +169,7 @@ def recover(root: Path) -> list[str]:
 
     Only the runs marked active are looked at (an apply or undo marks its run before
     it starts and unmarks it once it ended), so this costs nothing with many runs."""
+    _adopt_unmarked(root)
     fixed = []
     for marker in _markers(root, ACTIVE):
         run_dir = root / marker
@@ -384,6 +385,20 @@ def _mark(run_dir: Path, kind: str, on: bool) -> None:
         _fsync_dir(marker.parent)
     else:
         marker.unlink(missing_ok=True)
+
+
+def _adopt_unmarked(root: Path) -> None:
+    """Runs made before the markers existed: look at each once, and mark those an apply
+    or undo was cut short in (and those applied), so recovery and `undo` find them."""
+    stamp = root / ".marked"
+    if stamp.exists() or not root.is_dir():
+        return
+    for run_dir in _run_dirs(root):
+        if any(journal.pending(run_dir / name) for name in (journal.APPLY, journal.UNDO)):
+            _mark(run_dir, ACTIVE, True)
+        elif journal.committed(run_dir / journal.APPLY) and not journal.committed(run_dir / journal.UNDO):
+            _mark(run_dir, APPLIED, True)
+    stamp.touch()
 
 
 @contextmanager

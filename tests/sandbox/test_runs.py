@@ -171,6 +171,27 @@ def test_an_apply_interrupted_by_a_crash_is_rolled_back_at_the_next_start(folder
     assert runs.recover(runs_folder()) == []
 
 
+def test_an_apply_cut_short_before_markers_existed_is_still_rolled_back(folder):
+    """A runs folder from an older Toolsmith: no markers; the first recovery finds the run."""
+    before = snapshot(folder)
+    result = runs.run(runs_folder(), ["python3", "-c", TOOL], policy(folder))
+    pid = os.fork()
+    if pid == 0:
+        os.environ[journal.FAULT_ENV] = "6"
+        try:
+            runs.apply(runs_folder(), result.run_id)
+        finally:
+            os._exit(1)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 70
+    shutil.rmtree(runs_folder() / ".active")  # as an older Toolsmith left it: no markers at all
+    shutil.rmtree(runs_folder() / ".applied", ignore_errors=True)
+    (runs_folder() / ".marked").unlink()
+
+    assert runs.recover(runs_folder()) == [f"run {result.run_id}: interrupted apply rolled back"]
+    assert snapshot(folder) == before
+    assert (runs_folder() / ".marked").exists()  # looked at once: later starts read only the markers
+
+
 def test_a_run_whose_rollback_fails_is_reported_and_blocks_no_other(folder, run_cli):
     result = runs.run(runs_folder(), ["python3", "-c", TOOL], policy(folder))
     pid = os.fork()
