@@ -204,7 +204,8 @@ def bias(layer: QuantLinear, dtype: torch.dtype) -> torch.Tensor | None:
 
 
 class PackedWeight:
-    """A weight kept packed and unpacked each time the decoder uses it (to save memory).
+    """A weight kept packed: repacked once for torch's int4 CPU matmul (`int4`), or
+    unpacked each time the decoder uses it (pure torch, any device).
 
     It stands in for a tensor through PyTorch's `__torch_function__` protocol: the
     decoder fuses q/k/v and gate/up with `torch.cat` and multiplies with `F.linear`,
@@ -213,9 +214,10 @@ class PackedWeight:
     kernel does, which saves a gather and a transpose of the weight.
     """
 
-    def __init__(self, layers: list[QuantLinear], dtype: torch.dtype):
+    def __init__(self, layers: list[QuantLinear], dtype: torch.dtype, int4: bool = False):
         self.layers = layers
         self.dtype = dtype
+        self.int4 = int4  # repacked for torch's int4 CPU matmul when the decoder builds its layers
         self.perms = [torch.argsort(layer.q_invperm) for layer in layers]
 
     @property
@@ -223,7 +225,16 @@ class PackedWeight:
         return torch.Size((sum(x.out_features for x in self.layers), self.layers[0].in_features))
 
     def to(self, device=None, dtype=None) -> "PackedWeight":
-        return PackedWeight([x.to(device) for x in self.layers], dtype or self.dtype)
+        return PackedWeight([x.to(device) for x in self.layers], dtype or self.dtype, self.int4)
+
+    def kernel(self):
+        """x -> x @ W.T as this weight runs: int4 matrices built once (exl2_int4), or unpacked per use."""
+        if not self.int4:
+            return self.linear
+        from .exl2_int4 import matrices
+
+        parts = matrices(self.layers, self.dtype)
+        return parts[0] if len(parts) == 1 else lambda x: torch.cat([part(x) for part in parts], dim=-1)
 
     def linear(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
         parts = [
@@ -238,7 +249,7 @@ class PackedWeight:
         kwargs = kwargs or {}
         if func is torch.cat:
             parts = args[0]
-            return PackedWeight([x for p in parts for x in p.layers], parts[0].dtype)
+            return PackedWeight([x for p in parts for x in p.layers], parts[0].dtype, parts[0].int4)
         if func is F.linear:
             x, weight, *rest = args
             return weight.linear(x, *rest, **kwargs)
@@ -277,9 +288,10 @@ def _headers(folder: Path) -> dict[Path, dict]:
     return headers
 
 
-def iter_exl2(folder: Path, config, dtype: torch.dtype, packed: bool = False) -> Iterator[tuple[str, torch.Tensor]]:
+def iter_exl2(folder: Path, config, dtype: torch.dtype, mode: str = "dequantize") -> Iterator[tuple[str, torch.Tensor]]:
     """Every tensor of an EXL2 model in Hugging Face naming; linear layers dequantized one at a
-    time (or wrapped as PackedWeight), so memory holds one dense layer beyond the model."""
+    time (mode "dequantize"), so memory holds one dense layer beyond the model, or wrapped as
+    PackedWeight ("packed": unpacked per use; "int4": repacked for the int4 kernel)."""
     from safetensors import safe_open
 
     from .model import expected_shapes
@@ -302,6 +314,6 @@ def iter_exl2(folder: Path, config, dtype: torch.dtype, packed: bool = False) ->
         out_features, in_features = shapes[prefix + ".weight"]
         parts = {p: get(f"{prefix}.{p}") for p in (*PARTS, "bias") if f"{prefix}.{p}" in where}
         layer = read_linear(prefix, parts, in_features, out_features)
-        yield prefix + ".weight", PackedWeight([layer], dtype) if packed else dequantize(layer, dtype)
+        yield prefix + ".weight", dequantize(layer, dtype) if mode == "dequantize" else PackedWeight([layer], dtype, mode == "int4")
         if layer.bias is not None:
             yield prefix + ".bias", bias(layer, dtype)

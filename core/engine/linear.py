@@ -4,8 +4,9 @@ Why: on CPU, `F.linear` sends the few rows of a decode step through MKL's GEMV,
 which reads float32 weights at about a quarter of this class of machine's memory
 bandwidth. oneDNN's blocked weight layout (the one torch.compile's CPU freezing
 uses) reads them several times faster, and is faster for prefill-sized batches too.
-Where oneDNN cannot pack a weight (GPU, float16 without CPU support, EXL2 weights
-kept packed), the layer falls back to `F.linear` on the plain weight.
+Where oneDNN cannot pack a weight (GPU, float16 without CPU support), the layer
+falls back to `F.linear` on the plain weight; EXL2 weights kept packed run their own
+kernel (exl2_int4, or unpacking per use).
 """
 
 from functools import cache
@@ -13,21 +14,28 @@ from functools import cache
 import torch
 import torch.nn.functional as F
 
+from .exl2 import PackedWeight
+
 
 class Linear:
     """y = x @ weight.T + bias, through the fastest path this weight allows."""
 
-    __slots__ = ("weight", "bias", "_packed")
+    __slots__ = ("weight", "bias", "_packed", "_kernel")
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None = None):
         self.bias = bias
-        self._packed = onednn_pack(weight)
+        # An EXL2 weight kept packed brings its own product (exl2.PackedWeight.kernel).
+        self._kernel = weight.kernel() if isinstance(weight, PackedWeight) else None
+        self._packed = onednn_pack(weight) if self._kernel is None else None
         # The packed copy replaces the plain one, so the model is not held twice.
-        self.weight = None if self._packed is not None else weight
+        self.weight = None if self._packed is not None or self._kernel is not None else weight
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if self._packed is not None:
             return torch.ops.mkldnn._linear_pointwise(x, self._packed, self.bias, "none", [], "")
+        if self._kernel is not None:
+            y = self._kernel(x)
+            return y if self.bias is None else y + self.bias
         return F.linear(x, self.weight, self.bias)
 
 

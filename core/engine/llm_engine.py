@@ -27,7 +27,7 @@ from .runner import ModelRunner, kv_bytes_per_token
 from .sampler import SequenceSampler, sample
 from .scheduler import Scheduler
 from .tokenizer import Tokenizer
-from .weights import model_tensors
+from .weights import exl2_mode, model_tensors
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 DEFAULT_KV_CACHE_BYTES = 1 << 30
@@ -61,7 +61,7 @@ class LLMEngine:
         max_num_batched_tokens: int = 512,
         max_model_len: int | None = None,
         enable_prefix_caching: bool = True,
-        exl2_weights: str = "dequantize",
+        exl2_weights: str = "auto",
     ):
         folder = Path(model_dir)
         if not folder.is_dir():
@@ -77,8 +77,9 @@ class LLMEngine:
             )
         self.device = torch.device(device)
         compute_dtype = _dtype(dtype, self.config)
+        self.exl2_weights = exl2_mode(exl2_weights, self.device, compute_dtype)
         self.model = Decoder(
-            self.config, model_tensors(folder, self.config, compute_dtype, exl2_weights), compute_dtype, self.device
+            self.config, model_tensors(folder, self.config, compute_dtype, self.exl2_weights), compute_dtype, self.device
         )
         self.max_model_len = min(max_model_len or self.config.max_position_embeddings, self.config.max_position_embeddings)
         num_blocks = self._num_blocks(block_size, kv_cache_tokens, kv_cache_bytes, max_num_seqs)

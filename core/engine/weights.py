@@ -14,7 +14,10 @@ import torch
 from ..inference.errors import ModelLoadError
 
 INDEX_FILE = "model.safetensors.index.json"
-EXL2_WEIGHTS = ("dequantize", "packed")  # dequantize at load, or per layer on each forward
+# auto: int4 on CPU where torch has the kernel, else dequantize; int4: kept packed, repacked at load
+# for torch's int4 CPU matmul; packed: kept packed, unpacked per layer on each forward (pure torch);
+# dequantize: dense weights from load on.
+EXL2_WEIGHTS = ("auto", "int4", "packed", "dequantize")
 
 
 def safetensors_files(folder: Path) -> list[Path]:
@@ -50,14 +53,30 @@ def iter_safetensors(folder: Path) -> Iterator[tuple[str, torch.Tensor]]:
             raise ModelLoadError(f"{path}: unreadable safetensors file ({e})") from None
 
 
-def model_tensors(folder: Path, config, dtype: torch.dtype, exl2_weights: str = "dequantize"):
-    """The tensors of a dense or EXL2 folder; EXL2 linears dequantized at load or kept packed."""
-    from . import exl2
+def exl2_mode(exl2_weights: str, device: torch.device, dtype: torch.dtype) -> str:
+    """The EXL2 weight mode to load with: `auto` resolved for this device and dtype; refused by name
+    when unknown or when `int4` cannot run here."""
+    from . import exl2_int4
 
     if exl2_weights not in EXL2_WEIGHTS:
         raise ModelLoadError(f"exl2_weights must be one of {', '.join(EXL2_WEIGHTS)}, got {exl2_weights!r}")
+    runs_int4 = device.type == "cpu" and exl2_int4.available(dtype)
+    if exl2_weights == "auto":
+        return "int4" if runs_int4 else "dequantize"
+    if exl2_weights == "int4" and not runs_int4:
+        raise ModelLoadError(
+            f"exl2_weights=int4 needs torch's int4 CPU kernel, which this torch lacks for {device.type} and "
+            f"{str(dtype).removeprefix('torch.')}; use exl2_weights=auto, packed or dequantize"
+        )
+    return exl2_weights
+
+
+def model_tensors(folder: Path, config, dtype: torch.dtype, exl2_weights: str = "dequantize"):
+    """The tensors of a dense or EXL2 folder; EXL2 linears as `exl2_mode` resolved them."""
+    from . import exl2
+
     if exl2.is_exl2_folder(folder):
-        return exl2.iter_exl2(folder, config, dtype, packed=exl2_weights == "packed")
+        return exl2.iter_exl2(folder, config, dtype, exl2_weights)
     if config.quant_method == "exl2":
         raise ModelLoadError(f"{folder}: config.json says the weights are EXL2, but no tensor is quantized (no *.q_weight)")
     return iter_safetensors(folder)

@@ -11,14 +11,15 @@ import torch
 from safetensors.torch import load_file, save_file
 from test_model_logits import engine_logits, hf_greedy
 
-from toolsmith.core.engine import LLM, LLMEngine, SamplingParams
-from toolsmith.core.engine.exl2 import Exl2Error, iter_exl2
+from toolsmith.core.engine import LLM, LLMEngine, SamplingParams, exl2_int4
+from toolsmith.core.engine.exl2 import Exl2Error, PackedWeight, iter_exl2
 from toolsmith.core.engine.exl2_writer import quantize_model
 from toolsmith.core.engine.model_config import load_model_config
 from toolsmith.core.inference.errors import ModelLoadError
 from toolsmith.core.tools import model_registry as models
 
 from fixtures import DEVICE
+from test_exl2_int4 import exact_weight
 from tiny_models import hf_logits, prompt_ids
 
 # variant -> (bits, head bits): tied and untied heads, biases, a vocabulary padded to 32, bit mixes
@@ -27,26 +28,33 @@ QUANTIZED = {"llama-tied": (4.0, 6), "llama3-rope-bias": (3.5, 4), "qwen2-bias":
 
 @pytest.fixture(scope="session")
 def exl2_model(tiny_model, tmp_path_factory):
-    """exl2_model(variant) -> (EXL2 folder, HF model holding our dequantized weights)."""
+    """exl2_model(variant) -> (EXL2 folder, HF model holding our dequantized weights);
+    exl2_model(variant, exact=True) -> the HF model holding the unrounded products instead."""
     built = {}
 
-    def get(variant):
+    def get(variant, exact=False):
         if variant not in built:
             src, hf = tiny_model(variant)
             dst = tmp_path_factory.mktemp("exl2") / variant
             bits, head_bits = QUANTIZED[variant]
             quantize_model(src, dst, bits=bits, head_bits=head_bits)
             built[variant] = (dst, with_weights(hf, dst))
-        return built[variant]
+            built[variant, "exact"] = with_weights(hf, dst, exact=True)
+        return built[variant, "exact"] if exact else built[variant]
 
     return get
 
 
-def with_weights(hf, folder):
+def with_weights(hf, folder, exact=False):
     """A copy of the HF model with the weights our reader dequantizes, head untied from the embedding;
-    built on the CPU, then put on the test device beside `hf`."""
+    built on the CPU, then put on the test device beside `hf`. `exact`: the products (q - z) * s not
+    rounded to fp16, which is what the int4 kernel multiplies by."""
     model = copy.deepcopy(hf).cpu()
-    tensors = {name: t.float() for name, t in iter_exl2(folder, load_model_config(folder), torch.float32)}
+    mode = "packed" if exact else "dequantize"
+    tensors = {
+        name: exact_weight(t.layers[0]).float() if isinstance(t, PackedWeight) else t.float()
+        for name, t in iter_exl2(folder, load_model_config(folder), torch.float32, mode)
+    }
     model.lm_head.weight = torch.nn.Parameter(tensors.pop("lm_head.weight"))  # EXL2 stores a quantized head
     model.config.tie_word_embeddings = False
     model.load_state_dict(tensors, strict=False)
@@ -55,18 +63,26 @@ def with_weights(hf, folder):
     return model.to(hf.device)
 
 
-@pytest.mark.parametrize("mode", ["dequantize", "packed"])
+INT4 = pytest.param("int4", marks=pytest.mark.skipif(DEVICE != "cpu", reason="the int4 kernel is torch's CPU one"))
+
+
+@pytest.mark.parametrize("mode", ["dequantize", "packed", INT4])
 @pytest.mark.parametrize("variant", sorted(QUANTIZED))
 def test_logits_equal_hf_with_dequantized_weights(exl2_model, variant, mode):
+    """int4 is compared with the unrounded products it multiplies by: the same weights
+    as dequantize's before their one rounding to fp16."""
     folder, hf = exl2_model(variant)
+    if mode == "int4":
+        hf = exl2_model(variant, exact=True)
     engine = LLMEngine(folder, dtype="float32", device=DEVICE, block_size=4, exl2_weights=mode)
     ids = prompt_ids(29)
     torch.testing.assert_close(engine_logits(engine, ids, chunk=len(ids)), hf_logits(hf, ids), atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize("mode", ["dequantize", "packed"])
+@pytest.mark.parametrize("mode", ["dequantize", "packed", INT4])
 def test_greedy_generation_matches_hf(exl2_model, mode):
     folder, hf = exl2_model("qwen2-bias")
+    hf = exl2_model("qwen2-bias", exact=True) if mode == "int4" else hf
     ids = prompt_ids(11, seed=4)
     [out] = LLM(folder, dtype="float32", device=DEVICE, block_size=3, exl2_weights=mode).generate(
         [ids], SamplingParams(temperature=0, max_tokens=20, ignore_eos=True)
@@ -193,8 +209,21 @@ def test_exl2_config_over_dense_weights_is_refused(tiny_model, tmp_path):
 
 
 def test_unknown_weights_mode_is_refused(exl2_model):
-    with pytest.raises(ModelLoadError, match="exl2_weights must be one of dequantize, packed"):
+    with pytest.raises(ModelLoadError, match="exl2_weights must be one of auto, int4, packed, dequantize"):
         LLMEngine(exl2_model("llama-tied")[0], exl2_weights="lazy")
+
+
+def test_auto_keeps_weights_packed_for_the_int4_kernel_on_cpu(exl2_model):
+    engine = LLMEngine(exl2_model("llama-tied")[0], dtype="float32", device=DEVICE)
+    assert engine.exl2_weights == ("int4" if DEVICE == "cpu" else "dequantize")
+
+
+def test_without_the_int4_kernel_auto_dequantizes_and_int4_is_refused(exl2_model, monkeypatch):
+    monkeypatch.setattr(exl2_int4, "available", lambda dtype: False)
+    folder = exl2_model("llama-tied")[0]
+    assert LLMEngine(folder, dtype="float32").exl2_weights == "dequantize"
+    with pytest.raises(ModelLoadError, match=r"^exl2_weights=int4 needs torch's int4 CPU kernel, .* use exl2_weights=auto"):
+        LLMEngine(folder, dtype="float32", exl2_weights="int4")
 
 
 # -- toolsmith models quantize ------------------------------------------------------------
