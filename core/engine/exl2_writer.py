@@ -175,7 +175,7 @@ def quantize_model(src: Path, dst: Path, bits: float = 4.0, head_bits: int = 6) 
             groups = plan_groups(tensor.shape[1], shares, group_size)
         except QuantizeError as e:
             raise QuantizeError(f"{name}: {e}") from None
-        layer = quantize_linear(tensor, tensors.get(f"{prefix}.bias"), groups)
+        layer = quantize_linear(tensor, tensors.get(f"{prefix}.bias"), groups, shared_perm(tensors, prefix))
         out |= {f"{prefix}.{key}": value for key, value in layer.items()}
         kind = stats["head" if prefix == "lm_head" else "body"]
         kind[0] += sum(layer[k].numel() * layer[k].element_size() * 8 for k in layer if k != "bias")
@@ -188,6 +188,23 @@ def quantize_model(src: Path, dst: Path, bits: float = 4.0, head_bits: int = 6) 
         "seconds": time.monotonic() - started,
         "folder": str(dst),
     }
+
+
+# Layers that read the same input: exllamav2 quantizes them with one Hessian, hence one act-order,
+# which lets a kernel multiply them as one matrix (exl2_int4).
+SHARED_INPUT = (("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"), ("mlp.gate_proj", "mlp.up_proj"))
+
+
+def shared_perm(tensors: dict[str, torch.Tensor], prefix: str) -> torch.Tensor | None:
+    """The act-order of a layer that shares its input with others: by the input features' norm
+    over all of them. None for the other layers (quantize_linear orders them alone)."""
+    layer, _, name = prefix.rpartition(".")
+    layer, _, kind = layer.rpartition(".")
+    for names in SHARED_INPUT:
+        if f"{kind}.{name}" in names:
+            weights = [tensors[f"{layer}.{n}.weight"] for n in names if f"{layer}.{n}.weight" in tensors]
+            return torch.argsort(torch.cat(weights).float().norm(dim=0), descending=True, stable=True)
+    return None
 
 
 def _is_linear(prefix: str) -> bool:

@@ -120,6 +120,11 @@ def test_quantized_folder_is_laid_out_like_exllamav2s(exl2_model):
         "q_invperm": torch.int32,
         "bias": torch.float16,
     }
+    for names in (("q_proj", "k_proj", "v_proj"), ("gate_proj", "up_proj")):  # one input, one act-order
+        kind = "self_attn" if names[0] == "q_proj" else "mlp"
+        perms = [tensors[f"model.layers.1.{kind}.{n}.q_invperm"] for n in names]
+        assert all(torch.equal(perms[0], p) for p in perms[1:])
+    assert not torch.equal(tensors["model.layers.1.mlp.down_proj.q_invperm"], torch.arange(128, dtype=torch.int32))
     bits = tensors[q + "q_groups"][0::2].tolist()
     assert bits == sorted(bits, reverse=True) and set(bits) == {4, 3}
     assert (folder / "tokenizer.json").is_file()
