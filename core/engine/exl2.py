@@ -232,8 +232,10 @@ class PackedWeight:
         if not self.int4:
             return self.linear
         from .exl2_int4 import matrices
+        from .host_memory import release_pages
 
         parts = matrices(self.layers, self.dtype)
+        release_pages(t for layer in self.layers for t in (layer.q_weight, layer.q_scale, layer.q_scale_max, layer.q_invperm))
         return parts[0] if len(parts) == 1 else lambda x: torch.cat([part(x) for part in parts], dim=-1)
 
     def linear(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:

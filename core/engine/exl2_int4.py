@@ -26,7 +26,7 @@ from .exl2 import QuantLinear, scale_codes, unpack_bits
 KERNEL_GROUPS = (256, 128, 64, 32)
 ALIGN = 32  # rows: the smallest group size the kernel takes
 N_ALIGN = 16  # columns: the kernel's packing needs N % 16 == 0
-N_CHUNK = 4096  # columns converted at once (a multiple of the kernel's 64-column blocks)
+N_CHUNK = 1024  # columns repacked at once (a multiple of the kernel's 64-column blocks): small transients
 
 
 @cache
@@ -51,24 +51,25 @@ class Int4Matrix:
         self.out_features = sum(layer.out_features for layer in layers)
         width = -(-self.out_features // N_ALIGN) * N_ALIGN
         rows = sum(_pad(b - a) * (2 if split else 1) for a, b, split in segments)
-        q4 = torch.full((width, rows), 8, dtype=torch.uint8)  # 8 is 0 at zero point 0
         scales = torch.zeros(rows // self.group_size, width, 2)
-        index = torch.zeros(rows, dtype=torch.int64)
+        self.weight = torch.empty(width, rows // 2, dtype=torch.uint8)
+        for start in range(0, width, N_CHUNK):  # a chunk of columns at a time: no full-size int32 copy
+            q4 = torch.full((min(N_CHUNK, width - start), rows), 8, dtype=torch.int32)  # 8 is 0 at zero point 0
+            col = 0
+            for layer in layers:
+                lo, hi = max(start, col), min(start + N_CHUNK, col + layer.out_features)
+                if lo < hi:
+                    _fill(layer, segments, self.group_size, (lo - col, hi - col), q4[lo - start : hi - start], scales[:, lo:hi])
+                col += layer.out_features
+            self.weight[start : start + len(q4)] = torch._convert_weight_to_int4pack_for_cpu(q4, 1)
         perm = torch.argsort(layers[0].q_invperm)  # packed row k holds input feature perm[k]
-        col = 0
-        for layer in layers:
-            _fill(layer, segments, self.group_size, q4[col : col + layer.out_features], scales[:, col : col + layer.out_features])
-            col += layer.out_features
+        self.index = torch.zeros(rows, dtype=torch.int64)
         offset = 0
         for a, b, split in segments:
             for _ in range(2 if split else 1):
-                index[offset : offset + b - a] = perm[a:b]
+                self.index[offset : offset + b - a] = perm[a:b]
                 offset += _pad(b - a)
-        self.index = index
         self.scales = scales.to(dtype)
-        self.weight = torch.cat([
-            torch._convert_weight_to_int4pack_for_cpu(q4[i : i + N_CHUNK].to(torch.int32), 1) for i in range(0, width, N_CHUNK)
-        ])
         self.padded = width != self.out_features
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -112,22 +113,19 @@ def _segments(layers: list[QuantLinear]) -> list[tuple[int, int, bool]]:
     return [(a, b, any(lo <= a < hi for lo, hi in wide)) for a, b in zip(cuts, cuts[1:])]
 
 
-def _signed_values(layer: QuantLinear, group, n: int) -> torch.Tensor:
-    """One group's values minus the zero point, int16 [rows, n]; unpacked a few columns at a
-    time, as the int64 unpacking of a whole vocabulary-wide group would be a peak at load."""
-    words = layer.q_weight[group.qrow : group.qrow + group.rows * group.bits // 32]
-    out = torch.empty(group.rows, n, dtype=torch.int16)
-    for i in range(0, n, N_CHUNK):
-        out[:, i : i + N_CHUNK] = unpack_bits(words[:, i : min(i + N_CHUNK, n)], group.bits) - (1 << (group.bits - 1))
-    return out
+def _signed_values(layer: QuantLinear, group, cols: tuple[int, int]) -> torch.Tensor:
+    """One group's values minus the zero point, int32 [rows, columns in `cols`]."""
+    words = layer.q_weight[group.qrow : group.qrow + group.rows * group.bits // 32, cols[0] : cols[1]]
+    return (unpack_bits(words, group.bits) - (1 << (group.bits - 1))).to(torch.int32)
 
 
-def _fill(layer: QuantLinear, segments, group_size: int, q4: torch.Tensor, scales: torch.Tensor) -> None:
-    """Write one layer's values [N, rows] and (scale, zero) [rows/g, N, 2] into its columns."""
-    n = layer.out_features
+def _fill(layer: QuantLinear, segments, group_size: int, cols, q4: torch.Tensor, scales: torch.Tensor) -> None:
+    """Write columns `cols` of one layer: values into q4 [columns, rows], (scale, zero) into
+    scales [rows/g, columns, 2]."""
     half = torch.float16
     m = (layer.q_scale_max.float() / 256).to(half).float()
-    group_scales = ((scale_codes(layer.q_scale)[:, :n] + 1) ** 2 * m[:, None]).to(half).float()  # [G, n]
+    codes = scale_codes(layer.q_scale)[:, cols[0] : cols[1]]
+    group_scales = ((codes + 1) ** 2 * m[:, None]).to(half).float()  # [G, columns]
     bounds, row = [], 0
     for group in layer.groups:
         bounds.append((row, row + group.rows))
@@ -137,22 +135,22 @@ def _fill(layer: QuantLinear, segments, group_size: int, q4: torch.Tensor, scale
         index = next(i for i, (lo, hi) in enumerate(bounds) if lo <= a < hi)
         group = layer.groups[index]
         if index != g:  # each group unpacked once
-            values, g = _signed_values(layer, group, n), index
+            values, g = _signed_values(layer, group, cols), index
         part = values[a - bounds[index][0] : b - bounds[index][0]]
         s = group_scales[index]
         rows = _pad(b - a)
         blocks = lambda start: slice((offset + start) // group_size, (offset + start + rows) // group_size)  # noqa: E731
         if not split:
-            q4[:, offset : offset + b - a] = (part + 8).t().to(torch.uint8)
+            q4[:, offset : offset + b - a] = (part + 8).t()
             scales[blocks(0), :, 0] = s
         elif group.bits > 4:
-            q4[:, offset : offset + b - a] = ((part >> 4) + 8).t().to(torch.uint8)
+            q4[:, offset : offset + b - a] = ((part >> 4) + 8).t()
             scales[blocks(0), :, 0] = 16 * s
             q4[:, offset + rows : offset + rows + rows] = 0  # lo copy: pad rows at q 0 cancel zero 8s
-            q4[:, offset + rows : offset + rows + b - a] = (part & 15).t().to(torch.uint8)
+            q4[:, offset + rows : offset + rows + b - a] = (part & 15).t()
             scales[blocks(rows), :, 0] = s
             scales[blocks(rows), :, 1] = 8 * s
         else:  # a narrow group where another layer is wide: the value in the first copy, 0 in the second
-            q4[:, offset : offset + b - a] = (part + 8).t().to(torch.uint8)
+            q4[:, offset : offset + b - a] = (part + 8).t()
             scales[blocks(0), :, 0] = s
         offset += rows * (2 if split else 1)

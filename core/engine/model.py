@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from ..inference.errors import ModelLoadError
 from .attention import AttentionBatch, paged_attention, write_kv
+from .host_memory import release_pages, trim_heap
 from .linear import Linear
 from .model_config import ModelConfig
 
@@ -36,12 +37,27 @@ class Decoder:
         self.dtype = dtype
         self.device = torch.device(device)
         named = _collect(config, tensors)
-        take = lambda name: named.pop(name).to(device=self.device, dtype=dtype)  # noqa: E731
-        self.embed = take("model.embed_tokens.weight")
-        self.layers = [self._layer(i, take, named) for i in range(config.num_layers)]
+        read: list[torch.Tensor] = []  # the loader's tensors, whose file pages go back once copied
+
+        def take(name):
+            tensor = named.pop(name)
+            read.append(tensor)
+            return tensor.to(device=self.device, dtype=dtype)
+
+        # On CPU the embedding stays as stored, a view of the mapped file: only the rows looked up are read in.
+        embed = named.pop("model.embed_tokens.weight")
+        self.embed = embed if self.device.type == "cpu" else embed.to(device=self.device, dtype=dtype)
+        self.layers = []
+        for i in range(config.num_layers):
+            self.layers.append(self._layer(i, take, named))
+            release_pages(t for t in read if isinstance(t, torch.Tensor))
+            read.clear()
         self.norm = take("model.norm.weight")
         # A stored head wins over a tied embedding: EXL2 quantizes the head even for tied models.
-        self.lm_head = Linear(take("lm_head.weight") if "lm_head.weight" in named else self.embed)
+        self.lm_head = Linear(take("lm_head.weight") if "lm_head.weight" in named else self.embed.to(device=self.device, dtype=dtype))
+        release_pages([*(t for t in read if isinstance(t, torch.Tensor)), self.embed])  # a tied head read it whole
+        if self.device.type == "cpu":
+            trim_heap()
         self.inv_freq = rope_inv_freq(config).to(self.device)
         self.q_size = config.num_heads * config.head_dim
         self.kv_size = config.num_kv_heads * config.head_dim
@@ -77,7 +93,7 @@ class Decoder:
         cfg = self.config
         eps = cfg.rms_norm_eps
         heads = cfg.num_heads + cfg.num_kv_heads
-        x = F.embedding(input_ids, self.embed)
+        x = F.embedding(input_ids, self.embed).to(self.dtype)
         cos, sin = rope_cos_sin(self.inv_freq, positions, cfg, self.dtype)
         for layer, (k_cache, v_cache) in zip(self.layers, kv_caches):
             h = rms_norm(x, layer.input_norm, eps)

@@ -24,7 +24,7 @@ class FlatBatch:
 
 def kv_bytes_per_token(model: Decoder) -> int:
     cfg = model.config
-    return 2 * cfg.num_layers * cfg.num_kv_heads * cfg.head_dim * model.embed.element_size()
+    return 2 * cfg.num_layers * cfg.num_kv_heads * cfg.head_dim * model.dtype.itemsize
 
 
 class ModelRunner:
