@@ -48,6 +48,7 @@ NR = dict(
     landlock_create_ruleset=444, landlock_add_rule=445, landlock_restrict_self=446,
 )
 EPERM, ENOSYS, EINVAL = 1, 38, 22
+AF_UNIX = 1
 
 CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS = 0x20000, 0x02000000, 0x04000000
 CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x08000000, 0x10000000, 0x20000000, 0x40000000
@@ -215,11 +216,13 @@ def apply_seccomp(cfg, landlock_abi):
         (NR["clone"], RET_ERRNO | EPERM, ("set", 0, CLONE_NEW_ANY)),
         (NR["ioctl"], RET_ERRNO | EPERM, ("eq", 1, [TIOCSTI, TIOCLINUX])),
     ]
+    if cfg["network"]:  # network means IP: UNIX sockets (D-Bus, ssh-agent, docker.sock, abstract names) stay closed
+        rules.append((NR["socket"], RET_ERRNO | EPERM, ("eq", 0, [AF_UNIX])))
     try:
         install_filter(rules)
     except OSError as e:
         raise Missing("seccomp", e.strerror) from None
-    denied = "socket(), " if not cfg["network"] else ""
+    denied = "socket(), " if not cfg["network"] else "UNIX sockets, "
     return f"{len(rules)} rules: {denied}ptrace, mount, unshare, bpf, keyctl, io_uring, TIOCSTI, ... denied"
 
 

@@ -55,6 +55,8 @@ class RunRecord(msgspec.Struct, kw_only=True):
     write_paths: list[str]
     preview: bool
     exit_code: int
+    read_paths: list[str] = []  # what the run could read (its write paths aside), as granted
+    network: bool = False
     timed_out: bool = False
     killed: bool = False
     usage: dict[str, float] | None = None
@@ -74,6 +76,9 @@ class RunResult(msgspec.Struct, kw_only=True):
     killed: bool
     usage: dict[str, float] | None
     note: str = ""
+    read_paths: list[str] = []
+    write_paths: list[str] = []
+    network: bool = False
 
 
 class RunSummary(msgspec.Struct, kw_only=True):
@@ -96,6 +101,7 @@ def run(root: Path, command: list[str], policy: Policy, preview: bool = True, pr
     Previews older than `preview_days` lose their layers (swept at most daily)."""
     from .launcher import execute
 
+    _refuse_own_folder(root, policy)
     recover(root)
     _sweep_expired(root, preview_days)
     if preview:
@@ -112,6 +118,8 @@ def run(root: Path, command: list[str], policy: Policy, preview: bool = True, pr
             command=list(command),
             created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             write_paths=[os.path.realpath(p) for p in policy.write_paths],
+            read_paths=[os.path.realpath(p) for p in policy.read_paths],
+            network=policy.network,
             preview=preview,
             exit_code=result.exit_code,
             timed_out=result.timed_out,
@@ -126,6 +134,16 @@ def run(root: Path, command: list[str], policy: Policy, preview: bool = True, pr
         _remove_tree(run_dir)  # nothing ran, or nothing can be applied (disk full, say): keep no half run
         raise
     return _result(run_dir, record)
+
+
+def _refuse_own_folder(root: Path, policy: Policy) -> None:
+    """The runs folder is never given to a run: a tool able to write there could plant
+    a record or journal that the next recovery acts on."""
+    own = os.path.realpath(root)
+    for path in [*policy.read_paths, *policy.write_paths]:
+        real = os.path.realpath(path)
+        if real == own or real.startswith(own.rstrip("/") + "/") or own.startswith(real.rstrip("/") + "/"):
+            raise RunError(f"cannot grant {path!r}: it is, is inside or holds the runs folder {own} (rule: toolsmith's own folders)")
 
 
 def _quota_message(which: str, policy: Policy) -> str:
@@ -462,6 +480,9 @@ def _result(run_dir: Path, record: RunRecord) -> RunResult:
         killed=record.killed,
         usage=record.usage,
         note=DIRECT_NOTE if state == "direct" else "",
+        read_paths=record.read_paths,
+        write_paths=record.write_paths,
+        network=record.network,
     )
 
 

@@ -12,7 +12,7 @@ from ..base import config, diagnostics
 from ..base.config import ChecksConfig
 from ..base.diagnostics import Diagnostic
 from ..base.errors import ToolsmithError
-from ..base.manifest import Manifest
+from ..base.manifest import PATH_KINDS, Manifest
 from ..base.plugin_host import PluginError, load_plugins, pm
 from .languages import get_language
 
@@ -68,7 +68,7 @@ def check_source(
 ) -> list[Diagnostic]:
     """The language's checks plus every plugin's, sorted by position."""
     settings = settings if settings is not None else config.load().checks
-    found = list(get_language(language).check(source, manifest, settings))
+    found = manifest_checks(manifest) + list(get_language(language).check(source, manifest, settings))
     load_plugins()
     for extra in pm.hook.toolsmith_check_source(source=source, manifest=manifest, language=language):
         for item in extra or []:
@@ -79,6 +79,30 @@ def check_source(
                 )
             found.append(item)
     return sorted(found, key=lambda d: (d.line, d.column))
+
+
+def manifest_checks(manifest: Manifest | None) -> list[Diagnostic]:
+    """A path parameter with a default would grant the tool a path the user never typed.
+    From a model that is refused (the repair loop drops the default); in a hand-written
+    manifest it is a warning: each run asks the user to confirm that path."""
+    if manifest is None:
+        return []
+    severity = "warning" if manifest.origin == "hand" else "error"
+    return [
+        Diagnostic(
+            rule="path-default",
+            message=(
+                f"parameter {p.name!r} ({p.kind}, {p.access}) has the default {p.default!r}: a path is granted only "
+                "when the user passes it; remove the default (make it required, or let the tool do without it)"
+                + ("; each run asks the user to confirm it" if severity == "warning" else "")
+            ),
+            line=1,
+            column=1,
+            severity=severity,
+        )
+        for p in manifest.parameters
+        if p.kind in PATH_KINDS and p.default not in (None, "", False)
+    ]
 
 
 def diagnostic(

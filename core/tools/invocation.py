@@ -3,11 +3,11 @@
 The manifest says which arguments are paths and whether the tool reads or writes
 there; `toolsmith.core.tools.grants` then allows exactly those paths, so a tool
 touches only what the user passed to it. Paths are made absolute, and manifest
-defaults are passed explicitly, so what runs is exactly what the plan shows.
+defaults are passed explicitly, so what runs is exactly what the plan shows; a path
+that comes from a default is marked, since only the user's yes may grant it.
 """
 
 import argparse
-import dataclasses
 from pathlib import Path
 
 import msgspec
@@ -26,6 +26,7 @@ class ToolArgumentError(ToolsmithError):
 class Invocation(msgspec.Struct, frozen=True):
     argv: list[str]
     arguments: dict[str, object]  # parameter name -> value (absolute paths for path kinds)
+    defaults: list[str] = []  # path parameters whose value is the manifest's default, not the user's
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,18 +58,20 @@ def parser_for(tool: Tool) -> argparse.ArgumentParser:
 def _help(p: Parameter) -> str:
     """The manifest's help with its default shown (argparse never sees the defaults: invocation applies them)."""
     text = p.help.replace("%(default)s", str(p.default))
-    if p.default not in (None, False, []) and "default" not in text:
-        text += f" (default {p.default})"
+    if p.default not in (None, False, [], "") and ("default" not in text or p.kind in PATH_KINDS):
+        text += f" (default {p.default})"  # a path default is always shown: the help text may not hide it
     return text.replace("%", "%%")  # argparse formats help with %
 
 
 def invocation(tool: Tool, args: list[str], cwd: Path) -> Invocation:
     values = vars(parser_for(tool).parse_args(args))
-    arguments, argv = {}, []
+    arguments, argv, defaults = {}, [], []
     for p in tool.manifest.parameters:
         value = values.get(p.name)
-        if value is None or value is False or value == []:
-            value = p.default if not p.positional else value
+        if (value is None or value is False or value == []) and not p.positional and p.default not in (None, False, ""):
+            value = p.default
+            if p.kind in PATH_KINDS:
+                defaults.append(p.name)
         if value is None or value is False or value == []:
             continue
         items = value if isinstance(value, list) else [value]
@@ -77,22 +80,29 @@ def invocation(tool: Tool, args: list[str], cwd: Path) -> Invocation:
         arguments[p.name] = items if p.multiple else items[0]
         argv += _render(p, items)
     language = get_language(tool.manifest.language)
-    return Invocation(argv=[*language.command(tool.source_path), *argv], arguments=arguments)
+    return Invocation(argv=[*language.command(tool.source_path), *argv], arguments=arguments, defaults=defaults)
 
 
-def policy_for(tool: Tool, inv: Invocation, settings: SandboxConfig, allow_degraded: bool = False):
-    """Exactly the paths the user passed, with the access the manifest declares."""
-    from .grants import tool_policy  # the sandbox's policy types load only for a run
+def grants_for(tool: Tool, inv: Invocation) -> list:
+    """Exactly the paths passed (defaults marked as such), with the access the manifest declares."""
+    from .grants import grants  # the sandbox's policy types load only for a run
 
-    policy = tool_policy(
-        tool.manifest,
-        inv.arguments,
-        tool_dir=str(tool.path),
+    return grants(tool.manifest, inv.arguments, tool_dir=str(tool.path), defaults=inv.defaults)
+
+
+def policy_for(tool: Tool, inv: Invocation, settings: SandboxConfig, allow_degraded: bool = False, found: list | None = None):
+    """The sandbox policy of `found` (default: `grants_for`); network as the manifest declares."""
+    from .grants import policy_of
+
+    return policy_of(
+        grants_for(tool, inv) if found is None else found,
+        tool.manifest.network,
         timeout=settings.timeout,
         memory_mb=settings.memory_mb,
         allow_degraded=allow_degraded or settings.allow_degraded,
+        preview_mb=settings.preview_mb,
+        preview_files=settings.preview_files,
     )
-    return dataclasses.replace(policy, preview_mb=settings.preview_mb, preview_files=settings.preview_files)
 
 
 def _render(p: Parameter, items: list) -> list[str]:

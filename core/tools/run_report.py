@@ -1,41 +1,83 @@
 """How a run is shown as text: one place, so every frontend shows the same thing.
 
-Names and diffs come from the tool, which is untrusted; ToolRun already holds them
-with undecodable bytes escaped (run_service.escaped).
+Names, link targets, diffs and output come from the tool, which is untrusted: every
+piece passes through `terminal.safe` here, so an escape sequence or a bidirectional
+override in a file name cannot rewrite the plan the user confirms. Each change is
+shown inside the grant it lands in, so a summary cannot hide where it lands.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
+from ..base.terminal import safe
+from .grants import Grant
 from .run_service import ToolRun
 
 
-def report(run: ToolRun, diff: bool = True) -> Iterator[tuple[str, str]]:
-    """(kind, line) pairs: kind is "head", "note", "change" or "diff", for styling."""
-    yield "head", f"run {run.run_id}: {run.state}, exit code {run.exit_code}" + (" (timed out)" if run.timed_out else "")
+def report(run: ToolRun, diff: bool = True, access: bool = True) -> Iterator[tuple[str, str]]:
+    """(kind, line) pairs: kind is "head", "note", "change" or "diff", for styling.
+    `access` adds what the run could touch (left out where it was shown before the run)."""
+    yield "head", f"run {safe(run.run_id)}: {run.state}, exit code {run.exit_code}" + (" (timed out)" if run.timed_out else "")
+    if access and run.grants:
+        yield from access_lines(run.grants, run.network)
     if run.usage:
         u = run.usage
         yield "note", f"  {u['wall_seconds']:.2f} s wall, {u['cpu_seconds']:.2f} s CPU, {int(u['max_rss_kb']) // 1024} MiB peak memory"
     if run.note:
-        yield "note", f"  {run.note}"
+        yield "note", f"  {safe(run.note)}"
     if run.summary == "not previewed":
         return
     yield "head", f"plan: {run.summary}"
-    for c in run.changes:
-        yield "change", f"  {c.kind:<9} {change_line(c)}"
-        if diff and c.diff:
-            yield "diff", c.diff.rstrip("\n")
+    roots = [g for g in run.grants if g.access == "write"]
+    for root, changes in _by_root(run.changes):
+        grant = _grant_of(root, roots)
+        yield "head", f"  in {safe(root)}/ ({'write grant ' + _label(grant) if grant else 'write grant'}):"
+        for c in changes:
+            yield "change", f"    {c.kind:<9} {change_line(c)}"
+            if diff and c.diff:
+                yield "diff", safe(c.diff.rstrip("\n"), lines=True)
+
+
+def access_lines(grants: Iterable[Grant], network: bool) -> Iterator[tuple[str, str]]:
+    """What a run can touch: every granted path with read or write, and network yes/no."""
+    yield "head", "the tool can:"
+    for g in grants:
+        yield "note", f"  {g.access:<5}  {safe(g.path)}" + (f"  ({_label(g)})" if _label(g) else "")
+    yield "note", f"  network: {'yes' if network else 'no'}"
+
+
+def _label(g: Grant) -> str:
+    if g.parameter is None:
+        return "the tool's own files"
+    if not g.parameter:
+        return ""
+    flag = f"-{g.parameter}" if len(g.parameter) == 1 else f"--{g.parameter}"
+    return flag + (", the manifest's default" if g.default else "")
+
+
+def _by_root(changes) -> list[tuple[str, list]]:
+    grouped: dict[str, list] = {}
+    for c in changes:
+        grouped.setdefault(c.root, []).append(c)
+    return list(grouped.items())
+
+
+def _grant_of(root: str, writes: list[Grant]) -> Grant | None:
+    inside = [g for g in writes if root == g.path or root.startswith(g.path.rstrip("/") + "/")]
+    return max(inside, key=lambda g: len(g.path), default=None)
 
 
 def change_line(c) -> str:
-    """Where a change lands and what it is: path (rename, link target), size, mode."""
+    """Where a change lands (relative to its write grant, `c.root`) and what it is:
+    path (rename, link target), size, mode; escaped for a terminal."""
     return _where(c) + _details(c)
 
 
 def _where(c) -> str:
-    path = f"{c.old_path} -> {c.path}" if c.kind == "renamed" else c.path
+    path = f"{safe(c.old_path)} -> {safe(c.path)}" if c.kind == "renamed" else safe(c.path)
     path += "/" if c.type == "dir" else ""
     if c.type == "symlink":
-        path += f" -> {c.link_after or c.link_before}" if c.kind != "modified" else f" ({c.link_before} -> {c.link_after})"
+        before, after = safe(c.link_before or ""), safe(c.link_after or "")
+        path += f" -> {after or before}" if c.kind != "modified" else f" ({before} -> {after})"
     return path
 
 

@@ -1,10 +1,14 @@
 """The one way a tool runs: preview in the sandbox, then apply or undo by run id.
 
 The CLI, the HTTP tools API, the LSP code action and the watcher all call these, so
-what a user is shown and asked before a run is decided here once. The sandbox
-keeps the runs under ``data_dir()/runs``; its launcher loads only when a run is made.
+what a user is shown and asked before a run is decided here once: the grants (every
+path with read or write) and network yes/no are handed to the frontend's `ask`
+before the tool starts, and a run that needs the user's yes (network, a path from a
+manifest default) never starts without it. The sandbox keeps the runs under
+``data_dir()/runs``; its launcher loads only when a run is made.
 """
 
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -14,8 +18,37 @@ from toolsmith.sandbox.run_store import RunSummary
 
 from ..base import paths
 from ..base.config import SandboxConfig
-from .invocation import invocation, policy_for
+from ..base.errors import ToolsmithError
+from .grants import Grant
+from .invocation import grants_for, invocation, policy_for
 from .library import Tool
+
+
+class NotApproved(ToolsmithError):
+    """A run needs the user's yes (network access, a default path) and did not get it."""
+
+
+class Access(msgspec.Struct, kw_only=True):
+    """What a run will be able to touch, shown before it starts."""
+
+    tool: str
+    grants: list[Grant]
+    network: bool
+
+    def questions(self, allow_network: bool = False) -> list[str]:
+        """What needs the user's yes before the run starts, one phrase each."""
+        asked = [
+            f"{_flag(g.parameter)} defaults to {g.path} ({g.access}) in the tool's manifest; the tool gets it only if you say so"
+            for g in self.grants if g.default
+        ]
+        if self.network and not allow_network:
+            readable = ", ".join(g.path for g in self.grants if g.parameter is not None) or "only its own folder"
+            asked.append(f"the tool asks for network access: it could send what it can read ({readable}) anywhere")
+        return asked
+
+
+def _flag(parameter: str | None) -> str:
+    return f"-{parameter}" if parameter and len(parameter) == 1 else f"--{parameter}"
 
 
 class ToolRun(msgspec.Struct, kw_only=True):
@@ -33,6 +66,8 @@ class ToolRun(msgspec.Struct, kw_only=True):
     summary: str  # "2 created, 1 modified", "no changes", or "not previewed"
     counts: dict[str, int]
     changes: list[Change]  # names escaped (see `escaped`)
+    grants: list[Grant] = []  # every path the run could reach, with read or write
+    network: bool = False  # whether it had network access (the user approved it)
 
     def failure(self, name: str) -> str | None:
         """Why the run failed, in one line naming the tool; None when it succeeded."""
@@ -47,13 +82,38 @@ def runs_folder() -> Path:
     return paths.data_dir() / "runs"
 
 
-def preview(tool: Tool, args: list[str], cwd: Path, settings: SandboxConfig, allow_degraded: bool = False) -> ToolRun:
-    """Run `tool` on `args` (relative paths from `cwd`) with its writes kept in layers."""
+def preview(
+    tool: Tool,
+    args: list[str],
+    cwd: Path,
+    settings: SandboxConfig,
+    allow_degraded: bool = False,
+    *,
+    allow_network: bool = False,
+    ask: Callable[[Access, list[str]], bool] | None = None,
+    hint: str = "pass --allow-network",
+) -> ToolRun:
+    """Run `tool` on `args` (relative paths from `cwd`) with its writes kept in layers.
+
+    `ask(access, questions)` is called before the tool starts, with what it will be able
+    to touch and what needs the user's yes (empty: nothing); False stops the run. Without
+    `ask`, a run with questions is refused (`hint` says how to allow network instead).
+    """
     from toolsmith.sandbox import run_store
 
     inv = invocation(tool, args, cwd)
-    policy = policy_for(tool, inv, settings, allow_degraded)
-    return _shown(run_store.run(runs_folder(), inv.argv, policy, preview=True, preview_days=settings.preview_days))
+    found = grants_for(tool, inv)
+    access = Access(tool=tool.manifest.name, grants=found, network=tool.manifest.network)
+    questions = access.questions(allow_network)
+    if ask is not None:
+        if not ask(access, questions):
+            raise NotApproved(f"{tool.manifest.name}: not run, you did not approve: " + "; ".join(questions or ["the run"]))
+    elif questions:
+        how = [hint] if access.network and not allow_network else []
+        how += ["pass those paths on the command line"] if any(g.default for g in found) else []
+        raise NotApproved(f"{tool.manifest.name}: not run without your approval: {'; '.join(questions)} ({' and '.join(how)})")
+    policy = policy_for(tool, inv, settings, allow_degraded, found)
+    return _shown(run_store.run(runs_folder(), inv.argv, policy, preview=True, preview_days=settings.preview_days), found)
 
 
 def apply(run_id: str) -> ToolRun:
@@ -95,8 +155,11 @@ def prune(older_than_days: float) -> tuple[list[str], list[str]]:
     return run_store.prune(runs_folder(), older_than_days)
 
 
-def _shown(result) -> ToolRun:
+def _shown(result, found: list[Grant] | None = None) -> ToolRun:
     plan = result.plan
+    if found is None:  # a stored run: its grants as recorded, without parameter names
+        found = [Grant(path=p, access="read", parameter="") for p in result.read_paths]
+        found += [Grant(path=p, access="write", parameter="") for p in result.write_paths]
     return ToolRun(
         run_id=result.run_id,
         state=result.state,
@@ -110,6 +173,8 @@ def _shown(result) -> ToolRun:
         summary=plan.summary() if plan else "not previewed",
         counts=plan.counts() if plan else {},
         changes=msgspec.convert(escaped(msgspec.to_builtins(plan.changes)), list[Change]) if plan else [],
+        grants=msgspec.convert(escaped(msgspec.to_builtins(found)), list[Grant]),
+        network=result.network,
     )
 
 

@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from ...base.terminal import safe
 from ..errors import USER_ERRORS
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -87,7 +88,7 @@ def _recover_interrupted_runs() -> None:
     from ...tools import run_service
 
     for line in run_service.recover():
-        click.echo(f"recovered: {line}", err=True)
+        click.echo(f"recovered: {safe(line)}", err=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -106,11 +107,11 @@ def main(argv: list[str] | None = None) -> None:
     except USER_ERRORS as e:
         if debug:
             raise
-        click.echo(f"error: {e}", err=True)
+        click.echo(f"error: {safe(str(e))}", err=True)
         sys.exit(EXIT_ERROR)
     except Exception as e:
         if debug:
             raise
-        click.echo(f"error: {type(e).__name__}: {e} (run with --debug for the traceback)", err=True)
+        click.echo(f"error: {type(e).__name__}: {safe(str(e))} (run with --debug for the traceback)", err=True)
         sys.exit(EXIT_ERROR)
     sys.exit(code if isinstance(code, int) else EXIT_OK)  # ctx.exit(n) comes back as n

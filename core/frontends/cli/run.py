@@ -7,28 +7,32 @@ from pathlib import Path
 import click
 
 from ...base import config as config_module
+from ...base.terminal import safe
 from ...forge import events as ev
 from ...tools.invocation import option, parser_for
 from ...tools.library import Library
 from .output import emit_event, json_errors, json_option
-from .runs import print_result
+from .runs import print_lines, print_result
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--yes", "-y", is_flag=True, help="Apply the previewed changes without asking.")
 @click.option("--preview", is_flag=True, help="Only show what would change; apply later with `toolsmith runs apply RUN_ID`.")
 @click.option("--allow-degraded", is_flag=True, help="Run even when a sandbox layer is missing on this machine.")
+@click.option("--allow-network", is_flag=True, help="Give a tool that asks for network access that access without asking (needed without a terminal).")
 @json_option
 @click.argument("name")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def run(name: str, args: tuple[str, ...], yes: bool, preview: bool, allow_degraded: bool, as_json: bool) -> None:
+def run(name: str, args: tuple[str, ...], yes: bool, preview: bool, allow_degraded: bool, allow_network: bool, as_json: bool) -> None:
     """Run tool NAME on ARGS in the sandbox: preview the changes, confirm, apply.
 
-    `toolsmith run NAME --help` shows the tool's own arguments. Toolsmith's own options
-    may also come after NAME, unless the tool has an option of the same name.
+    Before the tool starts, every path it can read or write and whether it has network
+    access are shown; network access and paths from the manifest's defaults are asked
+    for. `toolsmith run NAME --help` shows the tool's own arguments. Toolsmith's own
+    options may also come after NAME, unless the tool has an option of the same name.
     """
     if name.startswith("-"):
-        raise click.UsageError(f"no such option: {name} (run's options are --yes, --preview, --allow-degraded and --json)")
+        raise click.UsageError(f"no such option: {name} (run's options are --yes, --preview, --allow-degraded, --allow-network and --json)")
     args = list(args)
     own = [a for a in args if a in OWN_OPTIONS]
     with json_errors(as_json or "--json" in own):
@@ -38,14 +42,16 @@ def run(name: str, args: tuple[str, ...], yes: bool, preview: bool, allow_degrad
                 args.remove(flag)
                 yes, preview = yes or flag in ("--yes", "-y"), preview or flag == "--preview"
                 allow_degraded, as_json = allow_degraded or flag == "--allow-degraded", as_json or flag == "--json"
-        _run(name, args, yes, preview, allow_degraded, as_json)
+                allow_network = allow_network or flag == "--allow-network"
+        _run(name, args, yes, preview, allow_degraded, allow_network, as_json)
 
 
-OWN_OPTIONS = ("--yes", "-y", "--preview", "--allow-degraded", "--json")
+OWN_OPTIONS = ("--yes", "-y", "--preview", "--allow-degraded", "--allow-network", "--json")
 
 
-def _run(name: str, args: list[str], yes: bool, preview: bool, allow_degraded: bool, as_json: bool) -> None:
+def _run(name: str, args: list[str], yes: bool, preview: bool, allow_degraded: bool, allow_network: bool, as_json: bool) -> None:
     from ...tools import run_service
+    from ...tools.run_report import access_lines
 
     tool = Library().load(name)
     if "--help" in args or "-h" in args:
@@ -53,15 +59,31 @@ def _run(name: str, args: list[str], yes: bool, preview: bool, allow_degraded: b
         return
     if os.geteuid() == 0 and not as_json and any(p.access == "write" for p in tool.manifest.parameters):
         click.echo("note: started as root, the tool runs as the unprivileged user 'nobody' on a private copy of folders holding others' files; applying keeps every file's owner", err=True)
-    result = run_service.preview(tool, args, Path.cwd(), config_module.load().sandbox, allow_degraded)
+
+    def ask(access, questions: list[str]) -> bool:
+        """Show what the tool can touch; ask for what needs a yes, on a terminal only."""
+        if not as_json:
+            print_lines(access_lines(access.grants, access.network))
+        if not questions:
+            return True
+        if as_json or not sys.stdin.isatty():
+            how = " and ".join((["pass --allow-network"] if access.network and not allow_network else [])
+                               + (["pass those paths yourself"] if any(g.default for g in access.grants) else []))
+            _fail(as_json, f"{name}: not run: {'; '.join(questions)} ({how}, or run it on a terminal to be asked)")
+        for question in questions:
+            click.echo(f"{name}: {safe(question)}")
+        return click.confirm("run it with that access?", default=False)
+
+    result = run_service.preview(tool, args, Path.cwd(), config_module.load().sandbox, allow_degraded,
+                                 allow_network=allow_network, ask=ask)
     if as_json:
         emit_event(ev.Planned(run_id=result.run_id, changes=len(result.changes), summary=result.summary))
     else:
-        sys.stdout.write(result.stdout)
-        sys.stderr.write(result.stderr)
-        print_result(result)
+        sys.stdout.write(safe(result.stdout, lines=True))
+        sys.stderr.write(safe(result.stderr, lines=True))
+        print_result(result, access=False)
     if failure := result.failure(name):
-        _fail(as_json, failure)
+        _fail(as_json, safe(failure))
     if not result.changes or preview:
         return
     if not yes:

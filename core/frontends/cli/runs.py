@@ -4,6 +4,7 @@ applying them and taking them back."""
 import click
 import msgspec
 
+from ...base.terminal import safe
 from .output import console, emit_event, emit_json, json_errors, json_option
 
 
@@ -11,7 +12,7 @@ def _service():
     from ...tools import run_service  # the sandbox loads only when a command needs it
 
     for line in run_service.recover():
-        click.echo(line, err=True)
+        click.echo(safe(line), err=True)
     return run_service
 
 
@@ -31,8 +32,8 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
         click.echo("no runs yet")
         return
     for r in listed:
-        command = " ".join(r.command).replace("\n", " ")
-        click.echo(f"{r.run_id}  {r.state:<9}  {r.changes:<32}  {command[:80] + ('...' if len(command) > 80 else '')}")
+        command = safe(" ".join(r.command))
+        click.echo(f"{safe(r.run_id)}  {r.state:<9}  {r.changes:<32}  {command[:80] + ('...' if len(command) > 80 else '')}")
 
 
 @runs.command()
@@ -58,7 +59,7 @@ def apply(run_id: str, as_json: bool) -> None:
     if as_json:
         emit_event({"type": "applied", "run_id": result.run_id, "state": result.state, "changes": result.counts})
     else:
-        click.echo(f"applied run {result.run_id} ({result.summary}); undo with `toolsmith undo {result.run_id}`")
+        click.echo(f"applied run {safe(result.run_id)} ({result.summary}); undo with `toolsmith undo {safe(result.run_id)}`")
 
 
 @runs.command()
@@ -89,15 +90,20 @@ def undo(run_id: str | None, force: bool, as_json: bool) -> None:
     if as_json:
         emit_event({"type": "undone", "run_id": result.run_id, "state": result.state})
     else:
-        click.echo(f"undid run {result.run_id} ({result.summary})")
+        click.echo(f"undid run {safe(result.run_id)} ({result.summary})")
 
 
 STYLES = {"head": None, "note": None, "change": None, "diff": "dim"}
 
 
-def print_result(result, diff: bool = True) -> None:
+def print_result(result, diff: bool = True, access: bool = True) -> None:
     from ...tools.run_report import report
 
+    print_lines(report(result, diff, access))
+
+
+def print_lines(lines) -> None:
+    """(kind, line) pairs from run_report, already escaped for the terminal."""
     out = console()
-    for kind, line in report(result, diff):
+    for kind, line in lines:
         out.print(line, markup=False, style=STYLES[kind])

@@ -8,11 +8,13 @@ import click
 import msgspec
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
 from ...base import config as config_module
 from ...base import manifest as manifest_module
 from ...base.errors import ToolsmithError
 from ...base.manifest import Manifest, check_name
+from ...base.terminal import safe
 from ...tools.checks import check_source, read_source
 from ...tools.languages import language_for_file
 from ...tools.library import Library, Tool
@@ -27,6 +29,7 @@ def _summary(tool: Tool) -> dict:
         "origin": m.origin,
         "language": m.language,
         "updated": m.updated.isoformat(),
+        "network": m.network,
         "path": str(tool.path),
     }
 
@@ -45,9 +48,10 @@ def list_tools(as_json: bool) -> None:
     if not rows:
         click.echo('no tools yet: try `toolsmith import SCRIPT` or `toolsmith new "what it should do"`')
         return
-    table = Table("name", "description", "origin", "updated")
-    for row in rows:
-        table.add_row(row["name"], row["description"], row["origin"], row["updated"][:16].replace("T", " "))
+    table = Table("name", "description", "origin", "network", "updated")
+    for row in rows:  # a description may come from a model: plain text, escaped
+        table.add_row(row["name"], Text(safe(row["description"])), row["origin"], "asks" if row["network"] else "no",
+                      row["updated"][:16].replace("T", " "))
     console().print(table)
 
 
@@ -61,9 +65,12 @@ def show(name: str, as_json: bool) -> None:
         emit_json({"manifest": msgspec.to_builtins(tool.manifest), "source": tool.source, "path": str(tool.path)})
         return
     out = console()
-    out.print(manifest_module.encode(tool.manifest).decode(), markup=False)
+    if tool.manifest.network:
+        out.print("network: this tool asks for network access; every run asks you first (or needs --allow-network)", markup=False)
+    out.print(safe(manifest_module.encode(tool.manifest).decode(), lines=True), markup=False)
     lexer = "python" if tool.source_path.suffix == ".py" else "bash"
-    out.print(Syntax(tool.source, lexer, line_numbers=True) if out.is_terminal else tool.source, markup=False)
+    source = safe(tool.source, lines=True)
+    out.print(Syntax(source, lexer, line_numbers=True) if out.is_terminal else source, markup=False)
 
 
 @click.command()
