@@ -77,10 +77,14 @@ def apply(plan: Plan, run_dir: Path) -> None:
             raise
 
 
-def undo(run_dir: Path, force: bool = False) -> None:
-    """Restore exactly the files as they were before the apply of this run."""
+def undo(run_dir: Path, force: bool = False, roots: list[str] | None = None) -> None:
+    """Restore exactly the files as they were before the apply of this run.
+    With `roots` (the run's write roots, from its record), a journal naming any path
+    outside them and the run's own areas is refused (see `trusted`)."""
     with locked(run_dir):
         entries = _read(run_dir / APPLY)
+        if roots is not None:
+            trusted(entries, run_dir, roots)
         commit = next((e for e in entries if "commit" in e), None)
         if commit is None:
             raise JournalError(f"run {run_dir.name} was never applied; nothing to undo")
@@ -97,15 +101,19 @@ def undo(run_dir: Path, force: bool = False) -> None:
         _run_or_roll_back(run_dir / UNDO, {"begin": "undo", "run": run_dir.name, "private": entries[0]["private"]}, steps)
 
 
-def recover(run_dir: Path) -> str | None:
+def recover(run_dir: Path, roots: list[str] | None = None) -> str | None:
     """Roll back an interrupted apply or undo of this run; say which, or None.
 
-    Skips a run whose lock is held: another process is applying it right now.
+    Skips a run whose lock is held: another process is applying it right now. With
+    `roots` (the run's write roots, from its record), a journal naming any path
+    outside them and the run's own areas is refused before anything is done.
     """
     try:
         with locked(run_dir, wait=False):
             for name in (UNDO, APPLY):
                 if pending(run_dir / name):
+                    if roots is not None:
+                        trusted(_read(run_dir / name), run_dir, roots)
                     _roll_back(run_dir / name)
                     return name.split(".")[0]
     except BlockingIOError:
@@ -135,6 +143,40 @@ def locked(run_dir: Path, wait: bool = True) -> Iterator[None]:
 
 
 # ---------------------------------------------------------------- checks
+
+
+def trusted(entries: list[dict], run_dir: Path, roots: list[str]) -> None:
+    """Refuse a journal that would act outside this run: every path a step names must
+    lie, after resolving the folders above it, inside one of the run's write roots or
+    inside the run's folder, and its areas must be the run's own. A journal planted in
+    the runs folder (by a tool that was handed it, say) is then never acted on."""
+    real_run = os.path.realpath(run_dir)
+    real_roots = [os.path.realpath(r) for r in roots]
+    within = [real_run, *real_roots]
+    areas = {real_run, *(os.path.join(r, f".toolsmith-{run_dir.name}") for r in real_roots)}
+    header = entries[0] if entries else {}
+    if entries and header.get("run") != run_dir.name:
+        raise JournalError(f"journal of run {run_dir.name} names another run ({header.get('run')!r}); not acted on")
+    for area in header.get("private", []):
+        real = _resolved(area)
+        if real not in areas and not real.startswith(real_run + os.sep):
+            raise JournalError(f"journal of run {run_dir.name}: staging area {area!r} is not this run's; not acted on")
+    for step in entries:
+        for key in ("src", "dst", "a", "b", "path", "area"):
+            value = step.get(key) if "step" in step else None
+            if value is None:
+                continue
+            real = _resolved(str(value))
+            if not any(real == w or real.startswith(w.rstrip("/") + "/") for w in within):
+                raise JournalError(
+                    f"journal of run {run_dir.name}: step {step['step']} names {value!r}, outside the run's write roots "
+                    f"({', '.join(real_roots) or 'none'}) and staging areas; not acted on"
+                )
+
+
+def _resolved(path: str) -> str:
+    """`path` with the folders above it resolved (the last part may be a link or missing)."""
+    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
 
 
 def verify(plan: Plan) -> list[str]:
@@ -426,7 +468,14 @@ def _do(step: dict) -> None:
         if "owner" in step:
             os.chown(step["path"], *step["owner"])
     elif op == "chmod":
-        os.chmod(step["path"], step["mode"])
+        _chmod_folder(step["path"], step["mode"])
+
+
+def _chmod_folder(path: str, mode: int) -> None:
+    """Journals change the modes of folders only; chmod follows links, so refuse anything else."""
+    if not stat.S_ISDIR(os.lstat(path).st_mode):
+        raise JournalError(f"{path!r} is not a folder; a journal changes the mode of folders only")
+    os.chmod(path, mode)
 
 
 def _write_staged(step: dict) -> None:
@@ -553,7 +602,7 @@ def _reverse(step: dict) -> None:
     elif op == "exchange":
         exchange(step["a"], step["b"])
     elif op == "chmod":
-        os.chmod(step["path"], step["old"])
+        _chmod_folder(step["path"], step["old"])
     else:
         os.rmdir(step["path"])
 

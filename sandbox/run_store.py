@@ -177,7 +177,7 @@ def undo(root: Path, run_id: str | None = None, force: bool = False) -> RunResul
     if state != "applied":
         raise RunError(f"run {run_id} is {state}; only an applied run can be undone" + (f" ({DIRECT_NOTE})" if state == "direct" else ""))
     with _active(run_dir):
-        journal.undo(run_dir, force=force)
+        journal.undo(run_dir, force=force, roots=record.write_paths)
     return _result(run_dir, record)
 
 
@@ -192,8 +192,8 @@ def recover(root: Path) -> list[str]:
     for marker in _markers(root, ACTIVE):
         run_dir = root / marker
         try:
-            what = journal.recover(run_dir)
-        except OSError as e:
+            what = journal.recover(run_dir, roots=_load(root, marker)[1].write_paths)
+        except (OSError, SandboxError) as e:
             fixed.append(f"run {run_dir.name}: an interrupted apply or undo could not be rolled back ({e}); see {run_dir}")
             continue
         if what:

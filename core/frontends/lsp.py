@@ -35,10 +35,11 @@ from ..base import manifest as manifest_module
 from ..base.diagnostics import Diagnostic
 from ..base.errors import ToolsmithError
 from ..base.manifest import MANIFEST_FILE, Manifest
+from ..base.terminal import safe
 from ..tools.checks import check_source
 from ..tools.languages import get_language, language_for_file, languages
 from ..tools.library import Library, Tool
-from ..tools.run_report import change_line
+from ..tools.run_report import report
 from .errors import USER_ERRORS
 
 CHECK_DELAY = 0.15  # seconds of quiet typing before a check runs
@@ -366,13 +367,15 @@ def preview(tool: Tool):
     from ..tools.invocation import ToolArgumentError
 
     try:
-        return run_service.preview(tool, preview_args(tool), tool.path, _config().sandbox)
+        return run_service.preview(tool, preview_args(tool), tool.path, _config().sandbox,
+                                   hint="run it from a terminal with `toolsmith run`, which asks you")
     except ToolArgumentError as e:
         raise ToolArgumentError(f"{e}; give Preview run its arguments in tool.toml's [trigger] (path and args)") from None
 
 
 def _tell(ls: LanguageServer, message: str, error: bool = False) -> dict:
     kind = types.MessageType.Error if error else types.MessageType.Info
+    message = safe(message)  # names and errors may come from the tool
     ls.window_show_message(types.ShowMessageParams(type=kind, message=message))
     return {"ok": not error, "message": message}
 
@@ -387,8 +390,8 @@ async def preview_run(ls: LanguageServer, uri: str) -> dict:
     plan = msgspec.to_builtins(run)
     if failure := run.failure(tool.manifest.name):
         return {**_tell(ls, f"Preview run: {failure}", error=True), "plan": plan}
-    lines = [f"{c.kind} {change_line(c)}" for c in run.changes]
-    ls.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message="\n".join([f"plan of run {run.run_id}:", *lines])))
+    lines = [line for _, line in report(run, diff=False)]  # escaped, each change inside its grant
+    ls.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message="\n".join(lines)))
     message = f"Preview of {tool.manifest.name}: {run.summary} (run {run.run_id})"
     if run.changes:
         message += f"; apply with `toolsmith runs apply {run.run_id}`"

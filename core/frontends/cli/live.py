@@ -8,6 +8,7 @@ import click
 
 from ...base import config as config_module
 from ...base.errors import ToolsmithError
+from ...base.terminal import safe
 from ...tools.library import Library
 from .output import console, json_option
 
@@ -16,11 +17,12 @@ from .output import console, json_option
 @click.option("--auto-apply", is_flag=True, default=None, help="Apply every run without asking (default: the trigger's auto_apply).")
 @click.option("--pattern", "patterns", multiple=True, help="Only files matching this glob start a run, e.g. '*.jpg' (repeatable).")
 @click.option("--debounce-ms", type=click.IntRange(10, 600_000), help="Quiet time after the last change before a run.")
+@click.option("--allow-network", is_flag=True, help="Give a tool that asks for network access that access in every run.")
 @json_option
 @click.argument("name")
 @click.argument("path", required=False)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def watch(name: str, path: str | None, args: tuple[str, ...], auto_apply: bool | None, patterns: tuple[str, ...], debounce_ms: int | None, as_json: bool) -> None:
+def watch(name: str, path: str | None, args: tuple[str, ...], auto_apply: bool | None, patterns: tuple[str, ...], debounce_ms: int | None, allow_network: bool, as_json: bool) -> None:
     """Run tool NAME whenever files appear or change in the folder PATH.
 
     PATH is passed to the tool's folder parameter and ARGS after it. Without PATH,
@@ -33,7 +35,7 @@ def watch(name: str, path: str | None, args: tuple[str, ...], auto_apply: bool |
     tool = Library().load(name)
     trigger = resolve_trigger(tool, path, list(args), auto_apply=auto_apply, patterns=list(patterns) or None, debounce_ms=debounce_ms)
     interactive = sys.stdin.isatty() and not as_json
-    watcher = Watcher(name, trigger, on_event=_printer(as_json), confirm=_ask if interactive else None)
+    watcher = Watcher(name, trigger, on_event=_printer(as_json), confirm=_ask if interactive else None, allow_network=allow_network)
     _run_until_interrupted(watcher.run)
 
 
@@ -114,22 +116,22 @@ def _printer(as_json: bool):
         out = console()
         match event:
             case watch.Watching(tool=tool, folder=folder, patterns=patterns, auto_apply=auto):
-                what = f" ({', '.join(patterns)})" if patterns else ""
+                what = f" ({', '.join(map(safe, patterns))})" if patterns else ""
                 how = "applies each run automatically" if auto else "previews each run for you to apply"
-                out.print(f"watching {folder}{what} for {tool}; {how}", markup=False)
-            case watch.Changed(files=files):
-                shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+                out.print(f"watching {safe(folder)}{what} for {tool}; {how}", markup=False)
+            case watch.Changed(files=files):  # names of files a tool (or anyone) made
+                shown = ", ".join(map(safe, files[:5])) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
                 out.print(f"changed: {shown}", markup=False, style="dim")
             case watch.Previewed(run_id=run_id, summary=summary, stdout=stdout, stderr=stderr):
-                sys.stdout.write(stdout)
-                sys.stderr.write(stderr)
+                sys.stdout.write(safe(stdout, lines=True))
+                sys.stderr.write(safe(stderr, lines=True))
                 out.print(f"run {run_id}: {summary}", markup=False)
             case watch.Applied(run_id=run_id):
                 out.print(f"applied run {run_id}; undo with `toolsmith undo {run_id}`", markup=False)
             case watch.NotApplied(message=message):
-                out.print(message, markup=False)
+                out.print(safe(message), markup=False)
             case watch.RunFailed(message=message):
-                click.echo(f"error: {message} (still watching)", err=True)
+                click.echo(f"error: {safe(message)} (still watching)", err=True)
             case reload.Watching(folders=folders):
                 out.print(f"watching {' and '.join(folders)} for edits; Ctrl-C stops", markup=False, style="dim")
             case reload.Loaded(kind=kind, name=name):
@@ -137,6 +139,6 @@ def _printer(as_json: bool):
             case reload.Unloaded(kind=kind, name=name):
                 out.print(f"{kind} {name} unloaded", markup=False)
             case reload.Failed(message=message):
-                click.echo(f"error: {message}", err=True)
+                click.echo(f"error: {safe(message)}", err=True)
 
     return show

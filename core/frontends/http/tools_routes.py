@@ -62,10 +62,11 @@ class EditTool(msgspec.Struct, kw_only=True):
     change: str
 
 
-class RunRequest(msgspec.Struct, kw_only=True):
+class RunRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     cwd: str  # absolute folder that relative path arguments are resolved against
-    args: list[str] = []
+    args: list[str] = []  # the only way to grant a path: a tool's path defaults are never used here
     allow_degraded: bool = False
+    allow_network: bool = False  # required for a tool that asks for network access
 
 
 class RecipeView(msgspec.Struct, kw_only=True):
@@ -140,7 +141,11 @@ class ToolsController(Controller):
         cwd = Path(data.cwd)
         if not cwd.is_absolute() or not cwd.is_dir():
             raise ApiError(400, f"cwd {data.cwd!r} must be an existing folder given as an absolute path", "cwd")
-        return run_service.preview(tool, list(data.args), cwd, state.config.sandbox, data.allow_degraded)
+        try:
+            return run_service.preview(tool, list(data.args), cwd, state.config.sandbox, data.allow_degraded,
+                                       allow_network=data.allow_network, hint='send "allow_network": true')
+        except run_service.NotApproved as e:
+            raise ApiError(403, str(e), "allow_network" if tool.manifest.network and not data.allow_network else "args") from None
 
 
 class RunsController(Controller):

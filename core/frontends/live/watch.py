@@ -125,6 +125,8 @@ class Watcher:
     `load_tool` gives the tool for each run (default: the library's current
     files; a server passes `Reloader.tool` to run the last good version).
     `settings` are the run limits (default: the config's, read once here).
+    `allow_network` gives a tool that asks for network access that access (the
+    user's own option); otherwise its runs are refused, and so are path defaults.
     """
 
     def __init__(
@@ -136,6 +138,7 @@ class Watcher:
         confirm: Callable[[object], bool] | None = None,
         load_tool: Callable[[str], Tool] | None = None,
         settings: SandboxConfig | None = None,
+        allow_network: bool = False,
     ):
         self.name = name
         self.trigger = trigger
@@ -144,6 +147,7 @@ class Watcher:
         self.confirm = confirm
         self.load_tool = load_tool or Library().load
         self.settings = settings or config_module.load().sandbox
+        self.allow_network = allow_network  # the user's own --allow-network; never the manifest's say
         self._settled: dict[str, tuple | None] = {}  # what our own applies left behind
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -192,7 +196,8 @@ class Watcher:
 
     def _preview(self) -> run_service.ToolRun:
         tool = self.load_tool(self.name)  # every run uses the tool as it is now
-        return run_service.preview(tool, tool_args(tool, self.trigger, self.folder), self.folder, self.settings)
+        return run_service.preview(tool, tool_args(tool, self.trigger, self.folder), self.folder, self.settings,
+                                   allow_network=self.allow_network, hint="watch with --allow-network")
 
     def _news(self, changes: set[tuple[watchfiles.Change, str]]) -> list[str]:
         """Changed paths, less those our own last apply left exactly as they are now."""
