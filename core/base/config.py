@@ -76,6 +76,9 @@ class ServerConfig(_Section):
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 2_000_000
     cors_origins: list[str] = []  # none: browsers on other origins get no CORS headers
     allowed_hosts: list[str] = []  # Host names accepted besides localhost, 127.0.0.1 and [::1]
+    header_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 10.0  # a request's headers must arrive within this
+    body_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0  # ... and its body within this after them
+    max_connections: Annotated[int, msgspec.Meta(ge=1)] = 64  # beyond it, the oldest still sending headers is dropped
 
 
 class Config(_Section):

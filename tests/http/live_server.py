@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "engine"))
 
 from toolsmith.core.base.config import Config, ForgeConfig, ServerConfig  # noqa: E402
 from toolsmith.core.engine import AsyncEngine  # noqa: E402
+from toolsmith.core.frontends.http.server import uvicorn_config  # noqa: E402
 
 KEY = "test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -39,7 +40,7 @@ class Server:
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2))
+        self.server = uvicorn.Server(uvicorn_config(app, app.state.settings, timeout_graceful_shutdown=2))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     def __enter__(self):

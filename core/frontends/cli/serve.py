@@ -57,6 +57,7 @@ def _serve(host: str, port: int, config, model_name: str | None, opener, key: st
     import uvicorn
 
     from ..http import create_app
+    from ..http.server import uvicorn_config
 
     if host not in LOOPBACK:
         click.echo(f"warning: listening on {host}, not loopback; only Host names in [server] allowed_hosts are accepted", err=True)
@@ -67,7 +68,7 @@ def _serve(host: str, port: int, config, model_name: str | None, opener, key: st
     click.echo(
         f"serving {what} on http://{shown}:{port} (OpenAI base URL http://{shown}:{port}/v1; key: `toolsmith serve --show-key`)", err=True
     )
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5))
+    server = uvicorn.Server(uvicorn_config(app, config.server))
     server.run(sockets=[sock])
 
 

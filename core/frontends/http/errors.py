@@ -110,6 +110,11 @@ def handle_toolsmith_error(request: Request, exc: ToolsmithError | SandboxError)
     return error_response(400, str(exc), param_of(exc))
 
 
+def handle_too_deep(request: Request, exc: RecursionError) -> Response:
+    """JSON nested past the decoder's depth (a thousand `[`) is bad input, not a crash."""
+    return error_response(400, "the request body is nested too deeply to decode; send JSON nested less than a few hundred levels")
+
+
 def handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return error_response(500, f"internal error: {type(exc).__name__}: {exc}")
@@ -134,6 +139,7 @@ EXCEPTION_HANDLERS = {
     HTTPException: handle_http_exception,
     ToolsmithError: handle_toolsmith_error,
     SandboxError: handle_toolsmith_error,
+    RecursionError: handle_too_deep,
     Exception: handle_unexpected,
 }
 

@@ -8,6 +8,7 @@ resolves to 127.0.0.1 still sends its own name as Host, and is refused.
 
 import hmac
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -46,11 +47,16 @@ def api_key() -> str:
     return key
 
 
-def host_name(host_header: str) -> str:
-    """The name part of a Host header: ``[::1]:8765`` -> ``[::1]``, ``localhost:80`` -> ``localhost``."""
-    if host_header.startswith("["):
-        return host_header[: host_header.find("]") + 1]
-    return host_header.rsplit(":", 1)[0] if ":" in host_header else host_header
+# RFC 9110 Host: a bracketed IPv6 literal or a plain name, then an optional port; nothing else
+# (no userinfo, no trailing text: `[::1]evil` and `127.0.0.1:80@evil.example` are not loopback).
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::[0-9]{1,5})?")
+
+
+def host_name(host_header: str) -> str | None:
+    """The name part of a Host header (``[::1]:8765`` -> ``[::1]``, ``localhost:80`` -> ``localhost``),
+    lower-cased; None when the header is not a well-formed host[:port]."""
+    m = _HOST.fullmatch(host_header)
+    return m.group(1).lower() if m else None
 
 
 def make_guard(key: str, extra_hosts: list[str]):
@@ -61,9 +67,11 @@ def make_guard(key: str, extra_hosts: list[str]):
     expected = key.encode()
 
     def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-        host = host_name(connection.headers.get("host", "")).lower()
-        if host not in allowed:
-            raise ApiError(403, f"Host {host or '(none)'!r} is not allowed; call the server as localhost, 127.0.0.1 or [::1]")
+        raw = connection.headers.get("host", "")
+        host = host_name(raw)
+        if host is None or host not in allowed:
+            shown = host or raw[:100] or "(none)"
+            raise ApiError(403, f"Host {shown!r} is not allowed; call the server as localhost, 127.0.0.1 or [::1]")
         if handler.opt.get("public"):
             return
         if not hmac.compare_digest(presented_key(connection).encode(), expected):
