@@ -143,7 +143,7 @@ def _refuse_own_folder(root: Path, policy: Policy) -> None:
     for path in [*policy.read_paths, *policy.write_paths]:
         real = os.path.realpath(path)
         if real == own or real.startswith(own.rstrip("/") + "/") or own.startswith(real.rstrip("/") + "/"):
-            raise RunError(f"cannot grant {path!r}: it is, is inside or holds the runs folder {own} (rule: toolsmith's own folders)")
+            raise RunError(f"cannot grant {path!r}: it overlaps the runs folder {own} (rule: toolsmith's own folders)")
 
 
 def _quota_message(which: str, policy: Policy) -> str:

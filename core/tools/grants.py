@@ -128,7 +128,7 @@ def refused(path: str) -> tuple[str, str] | None:
     for own in (paths.config_dir(), paths.data_dir(), paths.cache_dir()):
         own = os.path.realpath(own)
         if _overlap(path, own):
-            return "toolsmith's own folders", f"it is, is inside or holds toolsmith's own files ({own})"
+            return "toolsmith's own folders", f"{_relation(path, own)} toolsmith's own folder {own}"
     for tree in SYSTEM_TREES:
         for real in {tree, os.path.realpath(tree)}:
             if _inside(path, real):
@@ -136,12 +136,16 @@ def refused(path: str) -> tuple[str, str] | None:
     for store in CREDENTIAL_STORES:
         real = os.path.realpath(os.path.join(home, store))
         if _overlap(path, real):
-            return "credential stores", f"it is, is inside or holds the credential store ~/{store}"
+            return "credential stores", f"{_relation(path, real)} the credential store ~/{store}"
     return None
 
 
 def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _relation(path: str, folder: str) -> str:
+    return "it is" if path == folder else "it is inside" if _inside(path, folder) else "it holds"
 
 
 def _overlap(path: str, folder: str) -> bool:

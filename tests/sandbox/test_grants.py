@@ -94,5 +94,79 @@ def test_grants_that_cannot_be_made_are_refused(arguments, message):
 def test_a_folder_holding_toolsmiths_own_state_is_refused(toolsmith_home):
     data = Path(toolsmith_home, "data")
     os.makedirs(data)
-    with pytest.raises(GrantError, match="holds toolsmith's own files"):
+    with pytest.raises(GrantError, match="toolsmith's own folder"):
         tool_policy(manifest(SOURCE, TARGET), {"target": str(toolsmith_home)}, tool_dir="/tmp")
+
+
+@pytest.fixture
+def fake_home(tmp_path, monkeypatch):
+    home = tmp_path / "me"
+    for store in (".ssh", ".gnupg", ".aws", ".config/gh", ".local/share/keyrings", ".mozilla/firefox", ".password-store"):
+        (home / store).mkdir(parents=True)
+    (home / "Documents").mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    return home
+
+
+def _own_folder(which: str) -> Path:
+    from toolsmith.core.base import paths
+
+    folder = {"config": paths.config_dir(), "plugins": paths.plugins_dir(), "data": paths.data_dir(),
+              "runs": paths.data_dir() / "runs", "cache": paths.cache_dir(), "tools": paths.tools_dir() / "other-tool"}[which]
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "where, rule",
+    [
+        ("/", "whole filesystem"),
+        ("~", "home folder"),
+        *[(f"own:{w}", "toolsmith's own folders") for w in ("config", "plugins", "data", "runs", "cache", "tools")],
+        *[(f"link:{w}", "toolsmith's own folders") for w in ("plugins", "runs")],
+        ("home-of-toolsmith", "toolsmith's own folders"),
+        *[(p, "system folders") for p in ("/etc", "/usr/lib", "/boot", "/dev", "/proc", "/sys", "/run", "/var/tmp", "/bin", "/lib")],
+        *[(f"~/{s}", "credential stores") for s in (".ssh", ".gnupg", ".aws", ".config/gh", ".local/share/keyrings",
+                                                       ".mozilla/firefox", ".password-store")],
+        ("~/.config", "credential stores"),  # holds ~/.config/gh
+        ("link:~/.ssh", "credential stores"),
+    ],
+)
+@pytest.mark.parametrize("access", ["read", "write"])
+def test_every_refused_folder_class_is_refused_naming_the_rule(where, rule, access, toolsmith_home, fake_home, tmp_path):
+    if where.startswith("own:"):
+        path = str(_own_folder(where[4:]))
+    elif where.startswith("link:"):  # a symlink of the user's own, into a refused folder
+        target = fake_home / ".ssh" if where == "link:~/.ssh" else _own_folder(where[5:])
+        path = str(tmp_path / "innocent")
+        os.symlink(target, path)
+    elif where == "home-of-toolsmith":
+        path = str(toolsmith_home)
+    else:
+        path = os.path.expanduser(where)
+    if not os.path.exists(path):
+        pytest.skip(f"{path} does not exist on this machine")
+    param = Parameter(name="folder", kind="path", access=access, positional=True)
+    with pytest.raises(GrantError) as raised:
+        tool_policy(manifest(param), {"folder": path}, tool_dir="/tmp")
+    message = str(raised.value)
+    assert f"(rule: {rule})" in message and "\n" not in message
+    assert repr(os.path.realpath(path)) in message  # the path judged: symlinks resolved
+
+
+def test_a_folder_of_ones_own_is_granted(toolsmith_home, fake_home):
+    param = Parameter(name="folder", kind="dir", access="write", positional=True)
+    policy = tool_policy(manifest(param), {"folder": str(fake_home / "Documents")}, tool_dir="/tmp")
+    assert policy.write_paths == [str(fake_home / "Documents")]
+
+
+def test_the_sandbox_itself_never_grants_its_runs_folder(tmp_path):
+    from toolsmith.sandbox import run_store
+    from toolsmith.sandbox.errors import SandboxError
+    from toolsmith.sandbox.policy import Policy
+
+    runs = tmp_path / "runs"
+    (runs / "x").mkdir(parents=True)
+    for policy in (Policy(write_paths=[str(runs / "x")]), Policy(read_paths=[str(tmp_path)])):
+        with pytest.raises(SandboxError, match=r"overlaps the runs folder .*\(rule: toolsmith's own folders\)"):
+            run_store.run(runs, ["true"], policy)
