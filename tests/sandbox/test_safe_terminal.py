@@ -5,8 +5,6 @@ the user confirms is the plan applied."""
 
 import json
 import os
-import pty
-import select
 import subprocess
 import sys
 import tempfile
@@ -17,6 +15,8 @@ import pytest
 from toolsmith.core.base import manifest as manifest_module
 from toolsmith.core.base.terminal import safe
 from toolsmith.core.tools.library import Library
+
+from pty_capture import run_in_pty
 
 NAME = "Makefile\x1b[2K\r  created   index.txt (1 bytes)\u202etxt.hs"
 SOURCE = r'''
@@ -55,30 +55,6 @@ def test_safe_escapes_controls_bidi_and_undecodable_bytes():
     assert safe("a\x1b[2Kb\u202ec\u2066d\x9be\x7ff\ng\th\udcff") == r"a\x1b[2Kb\u202ec\u2066d\x9be\x7ff\x0ag\x09h\xff"
     assert safe("line 1\r\nline 2\n\tindented\rover", lines=True) == "line 1\r\nline 2\n\tindented\\x0dover"
     assert safe("plain name.txt") == "plain name.txt"
-
-
-def run_in_pty(argv: list[str], env: dict, answer: bytes = b"") -> tuple[int, bytes]:
-    """Run `argv` with a pty as stdin, stdout and stderr; type `answer`; everything it printed."""
-    master, slave = pty.openpty()
-    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
-    os.close(slave)
-    if answer:
-        os.write(master, answer)
-    captured = b""
-    while True:
-        ready, _, _ = select.select([master], [], [], 120)
-        if not ready:
-            process.kill()
-            raise AssertionError(f"no output for 120 s; so far: {captured!r}")
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: every process holding the pty is gone
-            break
-        if not chunk:
-            break
-        captured += chunk
-    os.close(master)
-    return process.wait(), captured
 
 
 @pytest.fixture
