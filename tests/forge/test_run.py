@@ -110,7 +110,7 @@ def test_invocation_allows_only_the_paths_given(tmp_path, run_cli, toolsmith_hom
     assert str(folder) in inv.argv
     with pytest.raises(GrantError, match="does not exist"):
         policy_for(tool, invocation(tool, [str(folder / "nope")], Path("/")), config.load().sandbox)
-    with pytest.raises(GrantError, match="holds toolsmith's own files"):
+    with pytest.raises(GrantError, match="toolsmith's own folder"):
         policy_for(tool, invocation(tool, [str(toolsmith_home)], Path("/")), config.load().sandbox)
 
 
