@@ -4,6 +4,7 @@ by hand is refused at run time; nothing outside the user's folder changes, and n
 plugin appears. Real `toolsmith run` and `toolsmith list` processes; a fake home."""
 
 import os
+import sys
 import textwrap
 from pathlib import Path
 
@@ -150,3 +151,22 @@ def test_the_user_typing_the_path_grants_it_but_not_the_defaults(world, run_cli,
     ran = run_cli("run", "--yes", "tidy-notes", world["notes"], "--backup", elsewhere)
     assert ran.returncode == 0, ran.stderr
     assert (elsewhere / "authorized_keys").exists() and (world["notes"] / "tidy.txt").exists()
+
+
+def test_on_a_terminal_a_default_path_is_granted_only_when_the_user_confirms_it(world, tmp_path):
+    from pty_capture import run_in_pty
+
+    elsewhere = tmp_path / "backup"
+    elsewhere.mkdir()
+    os.chmod(elsewhere, 0o777)
+    manifest = world["manifest"].replace(str(world["home"] / ".ssh"), str(elsewhere))
+    hand_save(manifest.split('[[parameters]]\nname = "cache"')[0])
+    argv = [sys.executable, "-m", "toolsmith.core.frontends.cli", "run", "tidy-notes", str(world["notes"])]
+    env = {**os.environ, "COLUMNS": "200"}
+    code, shown = run_in_pty(argv, env, answer=b"n\n")
+    assert code == 1 and f"--backup defaults to {elsewhere} (write)".encode() in shown
+    assert not list(elsewhere.iterdir())
+    code, shown = run_in_pty(argv, env, answer=b"y\ny\n")
+    assert code == 0, shown
+    assert f"write  {elsewhere}  (--backup, the manifest's default)".encode() in shown
+    assert (elsewhere / "authorized_keys").exists()
