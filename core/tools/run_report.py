@@ -30,7 +30,8 @@ def report(run: ToolRun, diff: bool = True, access: bool = True) -> Iterator[tup
     roots = [g for g in run.grants if g.access == "write"]
     for root, changes in _by_root(run.changes):
         grant = _grant_of(root, roots)
-        yield "head", f"  in {safe(root)}/ ({'write grant ' + _label(grant) if grant else 'write grant'}):"
+        label = _label(grant) if grant else ""
+        yield "head", f"  in {safe(root)}/ (write grant{' ' + label if label else ''}):"
         for c in changes:
             yield "change", f"    {c.kind:<9} {change_line(c)}"
             if diff and c.diff:

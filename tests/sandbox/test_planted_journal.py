@@ -6,7 +6,6 @@ The runs folder itself cannot be granted (test_grants.py), so this is the second
 import json
 import os
 import stat
-from pathlib import Path
 
 import pytest
 
