@@ -6,6 +6,7 @@ import sys
 import click
 
 from ...base import config as config_module
+from ...base.terminal import safe
 from ...forge import events as ev
 from ...forge.pipeline import forge_edit, forge_new
 from ...tools.model_registry import open_engine
@@ -90,8 +91,8 @@ def render(stream, as_json: bool) -> None:
 def _print(event) -> None:
     out = console()
     match event:
-        case ev.Token(text=text):
-            click.echo(text, nl=False)
+        case ev.Token(text=text):  # the model's words: untrusted, escaped like a tool's output
+            click.echo(safe(text, lines=True), nl=False)
         case ev.RecipesFound(matches=matches) if matches:
             out.print("nearest recipes: " + ", ".join(f"{m.name} ({m.score:.2f})" for m in matches), style="dim")
         case ev.UsingRecipe(name=name, score=score, reason=reason):
@@ -106,14 +107,14 @@ def _print(event) -> None:
         case ev.Checked(diagnostics=diagnostics):
             click.echo()
             for d in diagnostics:
-                out.print(d.render(), markup=False, style="red" if d.severity == "error" else "yellow")
+                out.print(safe(d.render(), lines=True), markup=False, style="red" if d.severity == "error" else "yellow")
             if not [d for d in diagnostics if d.severity == "error"]:
                 out.print("checks passed", style="green")
         case ev.SmokeRun(ok=ok, command=command, output=output):
-            out.print(f"smoke run `{' '.join(command)}`: " + ("ok" if ok else f"failed\n{output}"), markup=False)
+            out.print(safe(f"smoke run `{' '.join(command)}`: ") + ("ok" if ok else "failed\n" + safe(output, lines=True)), markup=False)
         case ev.Diff(text=text):
-            click.echo(text)
+            click.echo(safe(text, lines=True))
         case ev.Saved(name=name, version=version, origin=origin):
             out.print(f"saved {name} (version {version}, from {origin}); run it with `toolsmith run {name} ...`", markup=False)
         case ev.Error(message=message):
-            click.echo(f"error: {message}", err=True)
+            click.echo(f"error: {safe(message)}", err=True)
