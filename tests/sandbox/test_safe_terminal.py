@@ -153,3 +153,14 @@ def test_lsp_messages_are_escaped():
 
     answer = lsp._tell(Client(), f"Preview run: {EVIL}", error=True)
     assert Client.shown == [r"Preview run: x\x1b[2Jy\u202ez"] and answer["message"] == Client.shown[0]
+
+
+def test_the_models_streamed_words_and_errors_are_escaped(capfd):
+    from toolsmith.core.forge import events as ev
+    from toolsmith.core.frontends.cli.forge import _print
+
+    _print(ev.Token(text=EVIL + "\n"))
+    _print(ev.Error(message=EVIL))
+    out, err = capfd.readouterr()
+    assert "\x1b" not in out + err and "\u202e" not in out + err
+    assert (out + err).count(r"x\x1b[2Jy\u202ez") == 2
