@@ -1,31 +1,29 @@
 """Text from untrusted places, made safe to print on a terminal.
 
-File names, link targets, a tool's output and its error messages come from generated
-code. Printed raw, an escape sequence can move the cursor and rewrite the plan the
-user is about to confirm, and a bidirectional override can make ``evil.sh\u202etxt.``
-read as something else. Every printer passes such text through `safe` once.
+File names, link targets, a tool's output, the model's words and error messages come
+from generated code or a model. Printed raw, an escape sequence can move the cursor
+and rewrite the plan the user is about to confirm, and a bidirectional override can
+make ``evil.sh\u202etxt.`` read as something else. Every printer passes such text
+through `safe`, the one escaping function.
 """
-
-import re
-
-# C0 controls but tab, newline and carriage return (kept where text has lines), DEL,
-# C1 controls; bidirectional embeddings, overrides and isolates, marks, and the
-# Unicode line and paragraph separators (some terminals start a new line on them).
-_UNSAFE = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-_LINES = re.compile(f"\r(?!\n)|[{_UNSAFE}]")  # a CRLF line end stays; a lone CR would overwrite the line
-_NAME = re.compile(f"[{_UNSAFE}\t\n\r]")
-_SURROGATE = re.compile("[\udc80-\udcff]")
 
 
 def safe(text: str, lines: bool = False) -> str:
-    """`text` with every control character shown as a visible escape (``\\x1b``,
-    ``\\u202e``); with `lines`, tabs and newlines stay (a tool's output), otherwise
-    they are escaped too (a name is one line). Bytes that were not UTF-8 (kept as
-    lone surrogates) show as ``\\xNN``."""
-    text = _SURROGATE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", text)
-    return (_LINES if lines else _NAME).sub(_escape, text)
-
-
-def _escape(m: re.Match) -> str:
-    code = ord(m.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    """`text` with every character that is not printable shown as a visible escape
+    (``\\x1b``, ``\\x7f``, ``\\x9b``, ``\\u202e``): C0 and C1 controls, ESC, DEL, the
+    bidirectional embeddings, overrides, isolates and marks, zero-width and other
+    format characters, line and paragraph separators. With `lines`, tabs, newlines
+    and CRLF line ends stay (a tool's output); otherwise they are escaped too (a name
+    is one line). Bytes that were not UTF-8 (kept as lone surrogates) show as ``\\xNN``."""
+    if text.isprintable():
+        return text
+    out = []
+    for i, ch in enumerate(text):
+        if ch.isprintable() or (lines and (ch in "\n\t" or (ch == "\r" and text[i + 1 : i + 2] == "\n"))):
+            out.append(ch)
+        elif "\udc80" <= ch <= "\udcff":
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
