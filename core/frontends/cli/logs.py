@@ -4,8 +4,9 @@ import json
 
 import click
 
+from ...base.terminal import safe
 from ...forge import session_log
-from .output import emit_json, json_option, visible
+from .output import emit_json, json_option
 
 
 @click.command()
@@ -31,12 +32,12 @@ def logs(name: str | None, count: int, as_json: bool) -> None:
 
 def _print_session(row: dict) -> None:
     model = f", model {row['model']}" if row["model"] else ", no model"
-    click.echo(f"## session {row['id']}: {row['task']} {json.dumps(visible(row['description']), ensure_ascii=False)} ({row['started']}{model})")
+    click.echo(f"## session {row['id']}: {row['task']} {json.dumps(safe(row['description'], lines=True), ensure_ascii=False)} ({row['started']}{model})")
     for entry in row["entries"]:
         attempt = f"attempt {entry['attempt']}: " if entry["attempt"] else ""
         click.echo(f"\n### {attempt}{entry['kind'].replace('_', ' ')}")
-        click.echo(visible(_text(entry["kind"], entry["content"])))
-    click.echo(f"\n### outcome: {row['outcome']}\n{visible(row['message'] or '')}\n")
+        click.echo(safe(_text(entry["kind"], entry["content"]), lines=True))
+    click.echo(f"\n### outcome: {row['outcome']}\n{safe(row['message'] or '', lines=True)}\n")
 
 
 def _text(kind: str, content) -> str:

@@ -64,18 +64,3 @@ def json_errors(as_json: bool):
 def emit_event(event) -> None:
     """One JSON line (the --json form of new, edit, run and undo)."""
     click.echo(msgspec.json.encode(event).decode())
-
-
-_BIDI = dict.fromkeys([0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
-
-
-def visible(text: str) -> str:
-    """Untrusted text made safe for a terminal: control, escape and bidi characters become visible escapes.
-
-    Newlines and tabs stay; everything else that could move the cursor, recolour the
-    screen or reorder what is shown is written as `\\x1b`, `\\u202e` and so on.
-    """
-    return "".join(
-        ch if ch in "\n\t" or (ch.isprintable() and ord(ch) not in _BIDI) else (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
-        for ch in text
-    )
