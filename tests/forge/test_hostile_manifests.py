@@ -147,7 +147,7 @@ def test_the_user_typing_the_path_grants_it_but_not_the_defaults(world, run_cli,
     assert "--backup defaults to" in ran.stderr and "pass those paths yourself" in ran.stderr
     assert not (world["notes"] / "tidy.txt").exists() and not list(elsewhere.iterdir())
     help_text = run_cli("run", "tidy-notes", "--help").stdout
-    assert f"(default: {elsewhere})" in " ".join(help_text.split()).replace("- ", "-")  # --help shows what a default grants
+    assert f"(default {elsewhere})" in " ".join(help_text.split()).replace("- ", "-")  # --help shows what a default grants
     ran = run_cli("run", "--yes", "tidy-notes", world["notes"], "--backup", elsewhere)
     assert ran.returncode == 0, ran.stderr
     assert (elsewhere / "authorized_keys").exists() and (world["notes"] / "tidy.txt").exists()
