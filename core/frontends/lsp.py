@@ -352,7 +352,7 @@ def _tool_at(uri: str) -> Tool:
 
 
 def preview_args(tool: Tool) -> list[str]:
-    """Arguments for a preview: the trigger's folder and arguments, else none (defaults apply)."""
+    """Arguments for a preview: the trigger's folder and arguments, else none (a path default is never used here: it needs the user's yes)."""
     from .live.watch import folder_of, tool_args
 
     trigger = tool.manifest.trigger
