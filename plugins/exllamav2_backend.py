@@ -148,6 +148,8 @@ class ExLlamaV2Engine(TemplatedChat):
     generator needs `enqueue(job)`, `cancel(job)` and `iterate() -> [result dict]`.
     """
 
+    constraints = frozenset()  # grammars are refused
+
     def __init__(self, generator, new_job: Callable, tokenizer, max_seq_len: int):
         self.generator = generator
         self.new_job = new_job

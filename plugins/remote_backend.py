@@ -47,6 +47,8 @@ class RemoteError(ToolsmithError):
 class RemoteEngine:
     """An `Engine` whose model runs behind an OpenAI-compatible URL."""
 
+    constraints = frozenset({"json"})  # passed on as response_format; a Lark grammar is refused
+
     def __init__(self, url: str, model: str | None = None, api_key: str | None = None):
         if not url.startswith(("http://", "https://")):
             raise RemoteError(f"engine url {url!r} must start with http:// or https:// (e.g. http://127.0.0.1:8000/v1)")

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from toolsmith.core.tools.checks import SourceError, check_source, decode_source
 from toolsmith.core.tools.languages import UnknownLanguage
 
 CORPUS = Path(__file__).parent / "checks_corpus"
+LINT_RULE = re.compile(r"[A-Z]+[0-9]+")  # ruff's codes
 GUARD = '\n\nif __name__ == "__main__":\n    main()\n'
 
 
@@ -26,9 +28,10 @@ def manifest(**fields) -> Manifest:
     return Manifest(name="t", description="a test tool", created=now(), updated=now(), **fields)
 
 
-def findings(source: str, manifest=None, settings=None, language="python") -> list[tuple[str, int, int]]:
+def findings(source: str, manifest=None, settings=None, language="python", lint=False) -> list[tuple[str, int, int]]:
+    """(rule, line, column) of each finding; ruff's (F401, B006...) only with `lint`."""
     found = check_source(source, manifest, language, settings or ChecksConfig())
-    return [(d.rule, d.line, d.column) for d in found]
+    return [(d.rule, d.line, d.column) for d in found if lint or not LINT_RULE.fullmatch(d.rule)]
 
 
 # Syntax positions are the ones Python 3.11 itself reports (SyntaxError lineno/offset).
@@ -174,7 +177,7 @@ def test_settings_change_the_policy():
 
 def test_settings_default_to_the_user_config(monkeypatch):
     monkeypatch.setenv("TOOLSMITH_CHECKS__ALLOWED_IMPORTS", "yaml,toml")
-    source = "import yaml\n\ndef main():\n    pass" + GUARD
+    source = "import yaml\n\ndef main():\n    yaml.safe_load('')" + GUARD
     assert check_source(source, None, "python") == []
 
 
@@ -311,11 +314,12 @@ def test_cli_json(tmp_path):
     assert result.exit_code == 1
     report = json.loads(result.output)
     assert report["language"] == "python" and report["manifest"] is None
-    assert (report["errors"], report["warnings"]) == (3, 0)
-    assert [(d["rule"], d["line"], d["column"]) for d in report["diagnostics"]] == [
-        ("network-import", 1, 8), ("missing-main-guard", 4, 1), ("forbidden-call", 4, 5),
+    assert (report["errors"], report["warnings"]) == (3, 1)
+    assert [(d["rule"], d["line"], d["column"], d["severity"]) for d in report["diagnostics"]] == [
+        ("network-import", 1, 8, "error"), ("F401", 1, 8, "warning"), ("missing-main-guard", 4, 1, "error"),
+        ("forbidden-call", 4, 5, "error"),
     ]
-    assert report["diagnostics"][2]["snippet"] == "   4 |     eval('1')\n           ^^^^"
+    assert report["diagnostics"][3]["snippet"] == "   4 |     eval('1')\n           ^^^^"
 
 
 def test_cli_uses_the_manifest_beside_the_source_or_given(tmp_path):

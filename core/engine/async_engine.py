@@ -22,6 +22,8 @@ IDLE_WAIT_S = 1.0
 
 
 class AsyncEngine(TemplatedChat):
+    constraints = frozenset({"json", "lark"})  # llguidance enforces both inside the sampler
+
     def __init__(self, model_dir: str | Path | None = None, *, engine: LLMEngine | None = None, **engine_options):
         self.engine = engine if engine is not None else LLMEngine(model_dir, **engine_options)
         self._streams: dict[str, ThreadStream] = {}

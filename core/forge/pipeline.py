@@ -223,9 +223,8 @@ def _generate_until_valid(engine, messages, config: Config, default_name: str, d
             continue
         diagnostics = check_source(found.source, found.manifest, found.manifest.language, config.checks)
         yield Checked(attempt=number, diagnostics=diagnostics)
-        errors = [d for d in diagnostics if d.severity == "error"]
-        if errors:
-            messages.append(prompt.repair_message(errors))
+        if any(d.severity == "error" for d in diagnostics):
+            messages.append(prompt.repair_message(diagnostics))
             continue
         smoke = smoke_run(found.manifest, found.source, config.sandbox)
         yield smoke

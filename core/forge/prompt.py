@@ -71,8 +71,14 @@ def edit_messages(change: str, manifest_text: str, source: str, examples: list[R
 
 
 def repair_message(diagnostics: list[Diagnostic], smoke: SmokeRun | None = None) -> dict:
-    """Tell the model what failed, with snippets, and ask for the whole tool again."""
-    lines = [d.render() for d in diagnostics]
+    """Tell the model what failed, with snippets, and ask for the whole tool again.
+
+    Warnings (lint findings such as an unused variable) ride along with the errors.
+    """
+    lines = [d.render() for d in diagnostics if d.severity == "error"]
+    warnings = [d.render() for d in diagnostics if d.severity != "error"]
+    if warnings:
+        lines.append("Warnings, worth fixing too:\n\n" + "\n\n".join(warnings))
     if smoke is not None:
         lines.append(f"Running `--help` failed (exit code {smoke.exit_code}); it must print usage and exit 0. Output:\n{smoke.output or '(none)'}")
     return {

@@ -17,6 +17,8 @@ class Engine(Protocol):
     `generate_chat` is the same stream for a list of chat messages: a local engine
     renders them with its tokenizer's template (`TemplatedChat`), a remote server
     with its own. `max_model_len` (int), when known, is the context window.
+    `constraints`, when present, names the `Constraint` kinds it enforces ("json",
+    "lark"); an engine without it enforces none.
     """
 
     tokenizer: object  # encode/decode/apply_chat_template/eos_token_ids, as toolsmith.core.engine.Tokenizer

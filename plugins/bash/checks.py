@@ -22,6 +22,8 @@ from toolsmith.core.base.manifest import Manifest
 from toolsmith.core.tools.checks import diagnostic
 from toolsmith.core.tools.treesitter import ParsedSource, problems, text
 
+from . import lint
+
 FORBIDDEN_COMMANDS = {
     "eval": "eval runs a string as code; call the command directly",
     "sudo": "a tool never asks for more privileges than the user who runs it",
@@ -48,7 +50,7 @@ def check(source: str, manifest: Manifest | None, settings: ChecksConfig) -> lis
     if found:
         return found  # a broken tree gives misleading structure findings; fix syntax first
     network = manifest is not None and manifest.network
-    return _structure(parsed) + _command_policy(parsed, network)
+    return _structure(parsed) + _command_policy(parsed, network) + lint.shellcheck_diagnostics(source)
 
 
 def syntax_diagnostics(parsed: ParsedSource) -> list[Diagnostic]:

@@ -24,6 +24,8 @@ from toolsmith.core.base.manifest import Manifest
 from toolsmith.core.tools.checks import diagnostic
 from toolsmith.core.tools.treesitter import ParsedSource, text
 
+from . import lint
+
 NETWORK_MODULES = frozenset({
     "socket", "ssl", "socketserver", "asyncio.streams", "urllib.request", "http.client", "http.server",
     "ftplib", "smtplib", "poplib", "imaplib", "nntplib", "telnetlib", "xmlrpc", "webbrowser",
@@ -72,7 +74,7 @@ def check(source: str, manifest: Manifest | None, settings: ChecksConfig) -> lis
     found += _structure(parsed)
     found += _import_policy(parsed, imports, manifest, settings)
     found += _call_policy(parsed, caught.get("call", []), aliases, manifest, settings)
-    return found
+    return found + lint.ruff_diagnostics(source)
 
 
 def compile_diagnostics(source: str) -> list[Diagnostic]:

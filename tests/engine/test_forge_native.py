@@ -50,3 +50,19 @@ def test_garbage_output_is_repaired_then_refused(long_context_model):
     assert Library().names() == []
     metrics = engine.metrics()
     assert metrics.num_running == 0 and metrics.kv_blocks_used == 0  # every request finished and freed its blocks
+
+
+def test_with_the_reply_grammar_every_reply_parses(long_context_model):
+    """The native engine holds even random weights to the reply format: the checks, not the parser, find the faults."""
+    models.add(long_context_model, name="tiny")
+    config = config_module.load()
+    config = msgspec.structs.replace(config, forge=msgspec.structs.replace(config.forge, max_attempts=2))
+    engine = models.open_engine(config)
+    try:
+        events = list(forge_new("rename photos by date", config, engine=engine, generate=True))
+    finally:
+        engine.shutdown()
+    checks = [e for e in events if isinstance(e, ev.Checked)]
+    assert len(checks) == 2
+    assert not [d for c in checks for d in c.diagnostics if d.rule in ("no-code", "manifest")]  # every reply parsed
+    assert isinstance(events[-1], ev.Error) and Library().names() == []

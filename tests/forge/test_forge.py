@@ -100,7 +100,7 @@ def test_reply_without_code_fails_cleanly_and_saves_nothing(config):
 
 
 def test_a_tool_that_crashes_on_help_is_repaired(config):
-    crashing = GOOD.replace("    args = parser.parse_args(argv)\n", "    raise SystemExit(3)\n")
+    crashing = GOOD.replace("    args = parser.parse_args(argv)\n", "    if parser:\n        raise SystemExit(3)\n    args = parser.parse_args(argv)\n")
     engine = ScriptedEngine([reply(crashing), reply(GOOD)])
     events = run(forge_new("print a file in capitals", config, engine=engine))
     smokes = [e for e in events if isinstance(e, ev.SmokeRun)]
@@ -112,7 +112,7 @@ def test_a_tool_that_crashes_on_help_is_repaired(config):
 
 def test_a_tool_that_hangs_in_the_smoke_run_is_not_saved(config, monkeypatch):
     monkeypatch.setattr("toolsmith.core.forge.smoke.SMOKE_TIMEOUT", 2.0)
-    hanging = GOOD.replace("    args = parser.parse_args(argv)\n", "    while True:\n        pass\n")
+    hanging = GOOD.replace("    args = parser.parse_args(argv)\n", "    while True:\n        pass\n    args = parser.parse_args(argv)\n")
     engine = ScriptedEngine([reply(hanging)] * 3)
     events = run(forge_new("print a file in capitals", config, engine=engine))
     smokes = [e for e in events if isinstance(e, ev.SmokeRun)]
@@ -230,3 +230,43 @@ def test_edit_keeps_the_trigger_and_a_manifest_echo_is_accepted(config):
     # The model is shown the manifest as it may write it back: no timestamps, origin or trigger.
     assert "created" not in engine.prompts[0].split("Here is an existing tool")[1]
     assert "[trigger]" not in engine.prompts[0]
+
+
+def test_lint_findings_go_back_to_the_model(config):
+    sloppy = GOOD.replace("def main(argv=None):", "def main(argv=None, seen=[]):").replace(
+        '    print(Path(args.file).read_text().upper(), end="")', '    print(Path(args.file).read_text().upper(), end=endings)'
+    )
+    engine = ScriptedEngine([reply(sloppy), reply(GOOD)])
+    events = run(forge_new("print a file in capitals", config, engine=engine))
+    first = [e for e in events if isinstance(e, ev.Checked)][0]
+    assert [(d.rule, d.line) for d in first.errors] == [("F821", 10)]  # undefined name: an error
+    assert ("B006", 6, "warning") in [(d.rule, d.line, d.severity) for d in first.diagnostics]  # mutable default
+    repair = engine.prompts[1].split("The tool failed these checks")[1]
+    assert "10:" in repair and "F821" in repair and "Warnings, worth fixing too" in repair and "B006" in repair
+    assert isinstance(events[-1], ev.Saved)
+
+
+class RecordingEngine(ScriptedEngine):
+    """A scripted engine that keeps the sampling parameters of each request."""
+
+    def __init__(self, replies):
+        super().__init__(replies)
+        self.params = []
+
+    def generate(self, prompt, params, request_id=None):
+        self.params.append(params)
+        return super().generate(prompt, params, request_id)
+
+
+class GrammarEngine(RecordingEngine):
+    constraints = frozenset({"json", "lark"})  # as the native engine says
+
+
+def test_an_engine_that_enforces_grammars_is_held_to_the_reply_format(config):
+    from toolsmith.core.forge.reply_format import GRAMMAR
+
+    held, free = GrammarEngine([reply(GOOD)]), RecordingEngine([reply(GOOD)])
+    run(forge_new("print a file in capitals", config, engine=held, generate=True))
+    run(forge_new("print a file in capitals", config, engine=free, generate=True))
+    assert held.params[0].constraint.lark == GRAMMAR
+    assert free.params[0].constraint is None

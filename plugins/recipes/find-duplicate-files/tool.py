@@ -29,7 +29,7 @@ def duplicate_groups(folder: Path, min_size: int) -> list[list[Path]]:
         if path.is_file() and not path.is_symlink() and path.stat().st_size >= min_size:
             by_size[path.stat().st_size].append(path)
     groups = []
-    for size, paths in sorted(by_size.items(), reverse=True):
+    for _size, paths in sorted(by_size.items(), reverse=True):
         if len(paths) < 2:
             continue
         by_hash = defaultdict(list)
