@@ -42,33 +42,58 @@ vim.api.nvim_create_autocmd({ "BufReadPost", "BufNewFile" }, {
 
 ---------------------------------------------------------------------------
 -- 2. Chat and inline edits with the local model that `toolsmith serve` serves
---    (OpenAI-compatible, http://127.0.0.1:8765/v1), through codecompanion.nvim.
+--    (OpenAI-compatible, http://127.0.0.1:8765/v1), through codecompanion.nvim
+--    (v18 or newer: its `strategies` were renamed `interactions`) or avante.nvim.
 --    Start the server first: `toolsmith serve`. The API key is read with
 --    `toolsmith serve --show-key`; the model is the name `toolsmith models list`
---    shows (or GET /v1/models).
+--    shows (or GET /v1/models), here from $TOOLSMITH_MODEL.
 ---------------------------------------------------------------------------
+local model = vim.env.TOOLSMITH_MODEL or "qwen2.5-coder-1.5b-instruct"
+
 local has_codecompanion, codecompanion = pcall(require, "codecompanion")
 if has_codecompanion then
-  local function toolsmith_adapter()
-    return require("codecompanion.adapters").extend("openai_compatible", {
-      name = "toolsmith",
-      env = {
-        url = "http://127.0.0.1:8765",
-        api_key = "cmd:toolsmith serve --show-key",
-        chat_url = "/v1/chat/completions",
-        models_endpoint = "/v1/models",
-      },
-      schema = { model = { default = vim.env.TOOLSMITH_MODEL or "qwen2.5-coder-1.5b-instruct" } },
-    })
-  end
   codecompanion.setup({
     adapters = {
-      http = { toolsmith = toolsmith_adapter }, -- codecompanion v17+
-      toolsmith = toolsmith_adapter, -- older versions read adapters one level up
+      http = { -- the `adapter = "toolsmith"` below resolves to this entry
+        toolsmith = function()
+          return require("codecompanion.adapters").extend("openai_compatible", {
+            name = "toolsmith",
+            formatted_name = "Toolsmith (local)",
+            env = {
+              url = "http://127.0.0.1:8765",
+              api_key = "cmd:toolsmith serve --show-key",
+              chat_url = "/v1/chat/completions",
+              models_endpoint = "/v1/models",
+            },
+            schema = { model = { default = model } },
+          })
+        end,
+      },
     },
-    strategies = {
+    interactions = {
       chat = { adapter = "toolsmith" },
       inline = { adapter = "toolsmith" },
+      cmd = { adapter = "toolsmith" },
+    },
+  })
+end
+
+-- avante.nvim: a provider that inherits OpenAI's and points at the local server.
+-- avante reads the key from the variable `api_key_name` names, the one
+-- `toolsmith serve` honours: export TOOLSMITH_API_KEY="$(toolsmith serve --show-key)".
+local has_avante, avante = pcall(require, "avante")
+if has_avante then
+  avante.setup({
+    provider = "toolsmith",
+    providers = {
+      toolsmith = {
+        __inherited_from = "openai",
+        endpoint = "http://127.0.0.1:8765/v1",
+        model = model,
+        api_key_name = "TOOLSMITH_API_KEY",
+        timeout = 120000,
+        extra_request_body = { temperature = 0.2, max_tokens = 4096 },
+      },
     },
   })
 end
