@@ -43,7 +43,9 @@ def unavailable() -> str | None:
     return None
 
 
-def create(model: str, device: str = "auto", dtype: str = "auto", url: str = "", max_seq_len: int = 4096, **options):
+def create(
+    model: str, device: str = "auto", dtype: str = "auto", url: str = "", max_seq_len: int = 4096, tokenizer: str = "", **options
+):
     """An ExLlamaV2Engine serving the EXL2 folder `model` on the CUDA GPU(s).
 
     `device`, `dtype` and `url` belong to other backends (exllamav2 computes in fp16);
@@ -51,6 +53,8 @@ def create(model: str, device: str = "auto", dtype: str = "auto", url: str = "",
     """
     from toolsmith.core.engine import Tokenizer
 
+    if tokenizer:
+        raise ModelLoadError("[engine] tokenizer is for the remote backend; exllamav2 uses the model folder's own")
     if not model:
         raise ModelLoadError("no model folder configured; set [engine] model in the config (toolsmith config path)")
     reason = unavailable()

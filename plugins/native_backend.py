@@ -10,7 +10,7 @@ from toolsmith.core import hookimpl
 from toolsmith.core.inference.backends import Backend
 
 
-def create(model: str, device: str = "auto", dtype: str = "auto", url: str = "", **options):
+def create(model: str, device: str = "auto", dtype: str = "auto", url: str = "", tokenizer: str = "", **options):
     """An AsyncEngine (satisfies toolsmith.core.engine.Engine) serving the model folder `model`.
 
     `url` belongs to remote backends and is ignored here; other options go to LLMEngine.
@@ -18,6 +18,8 @@ def create(model: str, device: str = "auto", dtype: str = "auto", url: str = "",
     from toolsmith.core.engine import AsyncEngine
     from toolsmith.core.inference.errors import ModelLoadError
 
+    if tokenizer:
+        raise ModelLoadError("[engine] tokenizer is for the remote backend; the native engine uses the model folder's own")
     if not model:
         raise ModelLoadError("no model folder configured; set [engine] model in the config (toolsmith config path)")
     if device == "auto":

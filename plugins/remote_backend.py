@@ -4,8 +4,11 @@ Configure it with ``[engine] backend = "remote"`` and ``url = "http://127.0.0.1:
 the key, if the server wants one, comes from ``TOOLSMITH_REMOTE_API_KEY``.
 `generate` streams ``/v1/completions`` (text or token ids); `generate_chat` streams
 ``/v1/chat/completions``, so the server renders the chat with its own template
-(the forge chats through it). The tokenizer asks the server's
-``/tokenize`` and ``/detokenize`` (vLLM's endpoints; `toolsmith serve` has them).
+(the forge chats through it). Tokens are counted by a local tokenizer when
+``[engine] tokenizer`` names a model folder, else through whichever tokenize route the
+server has (vLLM's and `toolsmith serve`'s, or llama.cpp's); Ollama's OpenAI layer has
+none, and counting there without a local tokenizer is refused, saying so. Logprobs
+come back from the server's own.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -22,7 +26,7 @@ from toolsmith.core import hookimpl
 from toolsmith.core.base.errors import ToolsmithError
 from toolsmith.core.inference.backends import Backend
 from toolsmith.core.inference.errors import EngineDeadError, RequestError
-from toolsmith.core.inference.outputs import CompletionOutput, EngineMetrics, RequestMetrics, RequestOutput
+from toolsmith.core.inference.outputs import CompletionOutput, EngineMetrics, RequestMetrics, RequestOutput, TokenLogprob
 from toolsmith.core.inference.sampling import SamplingParams
 from toolsmith.core.inference.throughput import Throughput
 
@@ -49,7 +53,7 @@ class RemoteEngine:
 
     constraints = frozenset({"json"})  # passed on as response_format; a Lark grammar is refused
 
-    def __init__(self, url: str, model: str | None = None, api_key: str | None = None):
+    def __init__(self, url: str, model: str | None = None, api_key: str | None = None, tokenizer=None):
         if not url.startswith(("http://", "https://")):
             raise RemoteError(f"engine url {url!r} must start with http:// or https:// (e.g. http://127.0.0.1:8000/v1)")
         base = url.rstrip("/")
@@ -57,7 +61,7 @@ class RemoteEngine:
         self.root_url = self.base_url[: -len("/v1")]
         self.model = model or None
         self.headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.tokenizer = RemoteTokenizer(self)
+        self.tokenizer = RemoteTokenizer(self, tokenizer)
         self._running: set[str] = set()
         self._aborted: set[str] = set()
         self._throughput = Throughput(RATE_WINDOW_S)
@@ -68,12 +72,16 @@ class RemoteEngine:
     def generate(self, prompt: str | list[int], params: SamplingParams, request_id: str | None = None) -> AsyncIterator[RequestOutput]:
         """Stream ``/v1/completions``; outputs are cumulative like the native engine's."""
         body = {"prompt": prompt, **_sampling_body(params)}
+        if params.logprobs is not None:
+            body["logprobs"] = params.logprobs
         prompt_ids = list(prompt) if isinstance(prompt, list) else []
         return self._stream("/completions", body, params, request_id, prompt_ids, lambda choice: choice.get("text") or "")
 
     def generate_chat(self, messages: list[dict], params: SamplingParams, request_id: str | None = None) -> AsyncIterator[RequestOutput]:
         """Stream ``/v1/chat/completions``: the server applies its model's chat template."""
         body = {"messages": messages, **_sampling_body(params)}
+        if params.logprobs is not None:
+            body.update(logprobs=True, top_logprobs=params.logprobs)
         return self._stream(
             "/chat/completions", body, params, request_id, [], lambda choice: (choice.get("delta") or {}).get("content") or ""
         )
@@ -97,13 +105,12 @@ class RemoteEngine:
         if self._closed:
             raise EngineDeadError("the remote engine was shut down")
         params.validate()
-        if params.logprobs is not None:
-            raise RequestError("the remote backend does not return logprobs; leave logprobs unset")
         request_id = request_id or f"remote-{uuid.uuid4().hex}"
         if request_id in self._running:
             raise RequestError(f"request id {request_id!r} is already in use")
         self._running.add(request_id)
-        state = _Progress(request_id, body.get("prompt") if isinstance(body.get("prompt"), str) else None, prompt_ids, params.n)
+        prompt = body.get("prompt") if isinstance(body.get("prompt"), str) else None
+        state = _Progress(request_id, prompt, prompt_ids, params.n, self.tokenizer if params.logprobs is not None else None)
         try:
             async with httpx.AsyncClient(timeout=_timeout(), headers=self.headers) as client:
                 body["model"] = await self._model(client)
@@ -142,6 +149,13 @@ class RemoteEngine:
     # -- plain JSON calls, for the tokenizer
 
     def post(self, path: str, body: dict) -> dict:
+        found = self.try_post(path, body)
+        if found is None:
+            raise RemoteError(f"{self.root_url + path} does not exist on this server")
+        return found
+
+    def try_post(self, path: str, body: dict) -> dict | None:
+        """The JSON answer, or None when the server has no such route or refuses that shape."""
         import httpx
 
         url = self.root_url + path
@@ -149,35 +163,104 @@ class RemoteEngine:
             response = httpx.post(url, json=body, headers=self.headers, timeout=_timeout())
         except httpx.HTTPError as e:
             raise RemoteError(f"cannot talk to the model server at {url} ({type(e).__name__}: {e}); is it running?") from None
-        if response.status_code == 404:
-            raise RemoteError(f"{url} does not exist: this server has no tokenizer endpoint (vLLM and `toolsmith serve` have one)")
+        if response.status_code in (400, 404, 405, 422, 501):
+            return None
         _check(response.status_code, response.content, url)
-        return response.json()
+        try:
+            return response.json()
+        except ValueError:
+            raise RemoteError(f"{url} answered something that is not JSON") from None
 
 
 class RemoteTokenizer:
-    """The server's tokenizer, through vLLM-style ``/tokenize`` and ``/detokenize``."""
+    """Token ids through a local tokenizer, or the server's tokenize route in the shape it has.
 
-    eos_token_ids: frozenset[int] = frozenset()  # the server stops at EOS itself
+    vLLM and `toolsmith serve`: ``/tokenize`` ``{"prompt"}`` or ``{"messages", "tools"}`` and
+    ``/detokenize`` → ``{"prompt"}``. llama.cpp's server: ``/tokenize`` ``{"content",
+    "add_special"}``, ``/detokenize`` → ``{"content"}``, chats rendered by ``/apply-template``.
+    The shape is found once, by asking for the tokens of "a" in each.
+    """
 
-    def __init__(self, engine: RemoteEngine):
+    def __init__(self, engine: RemoteEngine, local=None):
         self._engine = engine
+        self._local = local  # a toolsmith.core.engine.Tokenizer, or None
+        self._shape: str | None = None
+        self._ids: dict[str, int | None] = {}
+
+    @property
+    def eos_token_ids(self) -> frozenset[int]:
+        return frozenset(self._local.eos_token_ids) if self._local is not None else frozenset()  # the server stops at EOS
+
+    def shape(self) -> str:
+        """"local", "vllm", "llama.cpp" or "none"."""
+        if self._local is not None:
+            return "local"
+        if self._shape is None:
+            if (self._engine.try_post("/tokenize", {"prompt": "a"}) or {}).get("tokens"):
+                self._shape = "vllm"
+            elif (self._engine.try_post("/tokenize", {"content": "a"}) or {}).get("tokens"):
+                self._shape = "llama.cpp"
+            else:
+                self._shape = "none"
+        return self._shape
 
     def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
-        return self._engine.post("/tokenize", {"prompt": text, "add_special_tokens": add_special_tokens})["tokens"]
+        shape = self.shape()
+        if shape == "local":
+            return self._local.encode(text, add_special_tokens=add_special_tokens)
+        if shape == "vllm":
+            return self._engine.post("/tokenize", {"prompt": text, "add_special_tokens": add_special_tokens})["tokens"]
+        if shape == "llama.cpp":
+            tokens = self._engine.post("/tokenize", {"content": text, "add_special": add_special_tokens})["tokens"]
+            return [t["id"] if isinstance(t, dict) else t for t in tokens]
+        raise self._no_route()
 
     def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
-        return self._engine.post("/detokenize", {"tokens": list(ids)})["prompt"]
+        shape = self.shape()
+        if shape == "local":
+            return self._local.decode(list(ids), skip_special_tokens=skip_special_tokens)
+        if shape in ("vllm", "llama.cpp"):
+            answer = self._engine.post("/detokenize", {"tokens": list(ids)})
+            return answer["prompt"] if shape == "vllm" else answer["content"]
+        raise self._no_route()
 
     def encode_chat(self, messages: list[dict], add_generation_prompt: bool = True, **extra) -> list[int]:
-        return self._engine.post("/tokenize", {"messages": messages, "add_generation_prompt": add_generation_prompt})["tokens"]
+        """The conversation's ids through the chat template (the local one, or the server's), tools included."""
+        tools = {"tools": extra["tools"]} if extra.get("tools") else {}
+        shape = self.shape()
+        if shape == "local":
+            return self._local.encode_chat(messages, add_generation_prompt=add_generation_prompt, **extra)
+        if shape == "vllm":
+            body = {"messages": messages, "add_generation_prompt": add_generation_prompt, **tools}
+            return self._engine.post("/tokenize", body)["tokens"]
+        if shape == "llama.cpp":
+            if not add_generation_prompt:
+                raise RequestError("llama.cpp's /apply-template always adds the generation prompt; add_generation_prompt=false cannot be honoured")
+            prompt = self._engine.post("/apply-template", {"messages": messages, **tools})["prompt"]
+            return self.encode(prompt, add_special_tokens=True)  # as llama.cpp tokenizes its own chat prompts
+        raise self._no_route()
+
+    def token_id(self, text: str) -> int | None:
+        """The id of the one token whose text is `text` (cached), or None when it is several."""
+        if text not in self._ids:
+            ids = self.encode(text, add_special_tokens=False)
+            self._ids[text] = ids[0] if len(ids) == 1 else None
+        return self._ids[text]
+
+    def _no_route(self) -> RemoteError:
+        return RemoteError(
+            f"{self._engine.root_url} has no tokenize route (Ollama's OpenAI layer has none), so tokens cannot be counted; "
+            "set [engine] tokenizer to a local folder holding the model's tokenizer.json"
+        )
 
 
 class _Progress:
     """A remote request's completions so far, rebuilt into cumulative RequestOutputs."""
 
-    def __init__(self, request_id: str, prompt: str | None, prompt_ids: list[int], n: int):
+    def __init__(self, request_id: str, prompt: str | None, prompt_ids: list[int], n: int, tokenizer=None):
         self.request_id = request_id
+        self.tokenizer = tokenizer  # set when logprobs were asked for: it names tokens that come without ids
+        self.logprobs: list[list[TokenLogprob]] | None = [[] for _ in range(n)] if tokenizer is not None else None
         self.prompt = prompt
         self.prompt_ids = prompt_ids
         self.texts = [""] * n
@@ -203,7 +286,12 @@ class _Progress:
             delta = text_of(choice)
             self.texts[i] += delta
             self.deltas[i] += delta
-            self.ids[i] += choice.get("token_ids") or []
+            new_ids = choice.get("token_ids") or []
+            if self.logprobs is not None and choice.get("logprobs"):
+                new = _logprobs(choice["logprobs"], new_ids, self.tokenizer)
+                self.logprobs[i] += new
+                new_ids = new_ids or [lp.token_id for lp in new]  # llama.cpp names ids only in its logprobs
+            self.ids[i] += new_ids
             self.reasons[i] = choice.get("finish_reason") or self.reasons[i]
             changed = True
         if changed and self.first_token is None:
@@ -220,7 +308,8 @@ class _Progress:
         finished = all(reason is not None for reason in self.reasons)
         outputs = [
             CompletionOutput(
-                index=i, token_ids=list(self.ids[i]), text=self.texts[i], delta_text=self.deltas[i], finish_reason=self.reasons[i]
+                index=i, token_ids=list(self.ids[i]), text=self.texts[i], delta_text=self.deltas[i], finish_reason=self.reasons[i],
+                logprobs=list(self.logprobs[i]) if self.logprobs is not None else None,
             )
             for i in range(len(self.texts))
         ]
@@ -238,6 +327,34 @@ class _Progress:
                 num_cached_tokens=0,
             ),
         )
+
+
+def _logprobs(logprobs: dict, ids: list[int], tokenizer: RemoteTokenizer) -> list[TokenLogprob]:
+    """A chunk's logprobs, in chat's shape (``content``: llama.cpp gives ids) or completions' (token texts).
+
+    A token's id comes from the entry, else from the chunk's token ids, else from its
+    text through the tokenizer; alternatives whose text is not one token are left out.
+    """
+    if logprobs.get("content") is not None:
+        entries = [
+            (e.get("id"), e["token"], e["logprob"], [(t.get("id"), t["token"], t["logprob"]) for t in e.get("top_logprobs") or []])
+            for e in logprobs["content"]
+        ]
+    else:
+        tops = logprobs.get("top_logprobs") or [{}] * len(logprobs.get("tokens") or [])
+        entries = [
+            (None, token, logprob, [(None, t, v) for t, v in (top or {}).items()])
+            for token, logprob, top in zip(logprobs.get("tokens") or [], logprobs.get("token_logprobs") or [], tops, strict=False)
+        ]
+    out = []
+    for n, (token_id, token, logprob, top) in enumerate(entries):
+        if token_id is None:
+            token_id = ids[n] if len(ids) == len(entries) else tokenizer.token_id(token)
+        if token_id is None:
+            raise RemoteError(f"the model server's logprobs name the token {token!r}, which is not one token here; set [engine] tokenizer")
+        alternatives = [(i if i is not None else tokenizer.token_id(t), v) for i, t, v in top]
+        out.append(TokenLogprob(token_id=token_id, logprob=logprob, top=[(i, v) for i, v in alternatives if i is not None]))
+    return out
 
 
 def _sampling_body(params: SamplingParams) -> dict:
@@ -304,12 +421,20 @@ def _check(status: int, content: bytes, url: str) -> None:
     raise RemoteError(f"the model server at {url} answered {status}: {message}")
 
 
-def create(model: str = "", url: str = "", api_key: str | None = None, **options) -> RemoteEngine:
-    """A RemoteEngine for `url`; `model` is the server's model name (a local folder path is ignored)."""
+def create(model: str = "", url: str = "", api_key: str | None = None, tokenizer: str = "", **options) -> RemoteEngine:
+    """A RemoteEngine for `url`; `model` is the server's model name (a local folder path is ignored).
+
+    `tokenizer`, a local model folder, counts tokens here instead of asking the server.
+    """
     if not url:
         raise RemoteError("the remote backend needs a server address: set [engine] url (e.g. http://127.0.0.1:8000/v1)")
+    local = None
+    if tokenizer:
+        from toolsmith.core.engine import Tokenizer
+
+        local = Tokenizer.from_folder(Path(tokenizer).expanduser())
     name = None if not model or os.path.isdir(model) else model
-    return RemoteEngine(url, model=name, api_key=api_key or os.environ.get(KEY_ENV))
+    return RemoteEngine(url, model=name, api_key=api_key or os.environ.get(KEY_ENV), tokenizer=local)
 
 
 @hookimpl

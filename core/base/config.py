@@ -32,6 +32,7 @@ class EngineConfig(_Section):
     device: Literal["cpu", "cuda", "auto"] = "auto"
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
     url: str = ""
+    tokenizer: str = ""  # remote backend: a local model folder whose tokenizer counts tokens
 
 
 class ChecksConfig(_Section):

@@ -177,4 +177,6 @@ def open_engine(config: Config):
     options = {"model": model or "", "device": config.engine.device, "dtype": config.engine.dtype}
     if config.engine.url:
         options["url"] = config.engine.url
+    if config.engine.tokenizer:
+        options["tokenizer"] = config.engine.tokenizer
     return backend.create(**options)
