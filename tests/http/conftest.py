@@ -28,3 +28,11 @@ def server(model_dir):
     app = create_app(api_key=KEY, open_engine=open_tiny(model_dir), model_name=MODEL, config=small_config())
     with Server(app) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def offline(model_dir):
+    """The same tiny model in the offline engine: what the server's answers are compared with."""
+    from toolsmith.core.engine import LLM
+
+    return LLM(model_dir, dtype="float32")

@@ -1,5 +1,6 @@
 """The HTTP tests' shared pieces: the key, a tiny-model engine opener, and a real uvicorn server."""
 
+import asyncio
 import socket
 import sys
 import threading
@@ -75,3 +76,12 @@ class Server:
             if time.monotonic() > deadline:
                 raise AssertionError(f"the engine is not idle: {m}")
             time.sleep(0.05)
+
+
+def collect(stream):
+    """Every output of an engine's async stream, from synchronous test code."""
+
+    async def main():
+        return [out async for out in stream]
+
+    return asyncio.run(main())

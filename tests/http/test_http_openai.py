@@ -8,7 +8,7 @@ import openai
 import pytest
 from live_server import AUTH, CONTEXT, KEY, MODEL
 
-from toolsmith.core.engine import LLM, SamplingParams, Tokenizer
+from toolsmith.core.engine import SamplingParams, Tokenizer
 
 PROMPT = "Rename every photo in this folder"
 MESSAGES = [{"role": "system", "content": "You write small tools."}, {"role": "user", "content": "Count the lines of each file"}]
@@ -17,11 +17,6 @@ MESSAGES = [{"role": "system", "content": "You write small tools."}, {"role": "u
 @pytest.fixture(scope="module")
 def client(server):
     return openai.OpenAI(base_url=server.url + "/v1", api_key=KEY, max_retries=0)
-
-
-@pytest.fixture(scope="module")
-def offline(model_dir):
-    return LLM(model_dir, dtype="float32")
 
 
 @pytest.fixture(scope="module")

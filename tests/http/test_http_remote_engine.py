@@ -5,12 +5,12 @@ import asyncio
 import pytest
 
 from toolsmith.core.base.config import Config, EngineConfig, ForgeConfig
-from toolsmith.core.engine import LLM, AsyncEngine, Engine, RequestError, SamplingParams, Tokenizer
+from toolsmith.core.engine import AsyncEngine, Engine, RequestError, SamplingParams, Tokenizer
 from toolsmith.core.forge.generate import stream_deltas
 from toolsmith.core.tools.model_registry import open_engine
 from toolsmith.plugins.remote_backend import KEY_ENV, RemoteEngine, RemoteError
 
-from live_server import KEY, MODEL
+from live_server import KEY, MODEL, collect
 
 GREEDY = SamplingParams(temperature=0, max_tokens=8, ignore_eos=True)
 MESSAGES = [{"role": "user", "content": "Make a tool that counts words"}]
@@ -19,18 +19,6 @@ MESSAGES = [{"role": "user", "content": "Make a tool that counts words"}]
 @pytest.fixture(scope="module")
 def remote(server):
     return RemoteEngine(server.url + "/v1", api_key=KEY)
-
-
-@pytest.fixture(scope="module")
-def offline(model_dir):
-    return LLM(model_dir, dtype="float32")
-
-
-def collect(stream):
-    async def main():
-        return [out async for out in stream]
-
-    return asyncio.run(main())
 
 
 def test_it_satisfies_the_engine_protocol(remote):

@@ -1,17 +1,16 @@
 """The `remote` backend in front of servers shaped like vLLM (our own), llama.cpp's server and Ollama's OpenAI layer."""
 
-import asyncio
 
 import openai
 import pytest
 
 from toolsmith.core.base.config import ForgeConfig
-from toolsmith.core.engine import LLM, SamplingParams, Tokenizer
+from toolsmith.core.engine import SamplingParams, Tokenizer
 from toolsmith.core.forge.generate import stream_deltas
 from toolsmith.core.frontends.http import create_app
 from toolsmith.plugins.remote_backend import RemoteEngine, RemoteError, create
 
-from live_server import KEY, Server, small_config
+from live_server import KEY, Server, collect, small_config
 from upstream_shapes import llama_cpp_app, ollama_app
 
 GREEDY = SamplingParams(temperature=0, max_tokens=6, ignore_eos=True)
@@ -34,18 +33,6 @@ def ollama(server):
 @pytest.fixture(scope="module")
 def local(model_dir):
     return Tokenizer.from_folder(model_dir)
-
-
-@pytest.fixture(scope="module")
-def offline(model_dir):
-    return LLM(model_dir, dtype="float32")
-
-
-def collect(stream):
-    async def main():
-        return [out async for out in stream]
-
-    return asyncio.run(main())
 
 
 def test_each_upstreams_tokenize_shape_is_found(server, llama_cpp, ollama):
