@@ -14,11 +14,17 @@ import json
 
 import httpx
 from litestar import Litestar, Request, get, post
+from litestar.datastructures import State
 from litestar.response import Response, Stream
 
+from toolsmith.core.base.config import ServerConfig
 from toolsmith.core.engine import Tokenizer
 
 from live_server import AUTH
+
+
+def _state() -> State:
+    return State({"settings": ServerConfig()})  # what the test Server reads its limits from
 
 
 def _proxy_routes(upstream: str, rewrite):
@@ -100,8 +106,8 @@ def llama_cpp_app(upstream: str, model_dir) -> Litestar:
         return {"prompt": tokenizer.apply_chat_template(body["messages"], add_generation_prompt=True, **extra)}
 
     routes = _proxy_routes(upstream, lambda text: _without_ids(text, ids_into_logprobs=True))
-    return Litestar([*routes, tokenize, detokenize, apply_template])
+    return Litestar([*routes, tokenize, detokenize, apply_template], state=_state())
 
 
 def ollama_app(upstream: str) -> Litestar:
-    return Litestar(_proxy_routes(upstream, lambda text: _without_ids(text, ids_into_logprobs=False)))
+    return Litestar(_proxy_routes(upstream, lambda text: _without_ids(text, ids_into_logprobs=False)), state=_state())
