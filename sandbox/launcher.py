@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,11 +74,14 @@ def execute(
     overlays: list[Overlay] = (),
     capture: bool = True,
     stdin: bytes | None = None,
+    on_output: Callable[[str, bytes], None] | None = None,
 ) -> ExecResult:
     """Run ``argv`` inside the sandbox described by ``policy``.
 
     capture=False passes the child's stdout and stderr (and stdin, when ``stdin`` is
-    None) straight through to ours; the result's streams are then b"".
+    None) straight through to ours; the result's streams are then b"". With capture,
+    ``on_output("stdout" | "stderr", data)`` sees each piece as it arrives, so a long
+    run can be shown live; the result still holds everything.
     """
     if not argv:
         raise SandboxError("no command given: say what to run after '--'")
@@ -85,7 +89,7 @@ def execute(
     if config["drop_to"] is not None and overlays:
         _give_to_sandbox_uid(overlays)
     quota = LayerQuota([os.path.realpath(o.upper) for o in overlays], policy.preview_mb << 20, policy.preview_files) if overlays else None
-    return _run(config, policy, capture, stdin, quota=quota)
+    return _run(config, policy, capture, stdin, quota=quota, on_output=on_output)
 
 
 def check_layers() -> list[LayerStatus]:
@@ -253,18 +257,20 @@ def _child_config(argv: list[str], policy: Policy, overlays: list[Overlay], prob
 
 # ---------------------------------------------------------------- running and collecting
 
-def _run(config: dict, policy: Policy, capture: bool, stdin: bytes | None, status: bool = False, quota: LayerQuota | None = None):
+def _run(config: dict, policy: Policy, capture: bool, stdin: bytes | None, status: bool = False, quota: LayerQuota | None = None,
+         on_output: Callable[[str, bytes], None] | None = None):
     group, why = cgroup.create(policy.memory_mb)
     config["cgroup_procs"] = group.procs if group else None
     config["run_memory"] = group.describe(policy.memory_mb) if group else f"not limited per run: {why}"
     try:
-        return _run_in(config, policy, capture, stdin, status, quota)
+        return _run_in(config, policy, capture, stdin, status, quota, on_output)
     finally:
         if group:
             group.remove()
 
 
-def _run_in(config: dict, policy: Policy, capture: bool, stdin: bytes | None, status: bool, quota: LayerQuota | None):
+def _run_in(config: dict, policy: Policy, capture: bool, stdin: bytes | None, status: bool, quota: LayerQuota | None,
+            on_output: Callable[[str, bytes], None] | None):
     status_r, status_w = os.pipe()
     config["status_fd"] = status_w
     plan = os.memfd_create("toolsmith-sandbox-plan")
@@ -287,7 +293,7 @@ def _run_in(config: dict, policy: Policy, capture: bool, stdin: bytes | None, st
     if stdin is not None:
         threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True).start()
     try:
-        streams, stopped = _collect(proc, status_r, started + policy.timeout, policy.max_output_mb << 20, quota)
+        streams, stopped = _collect(proc, status_r, started + policy.timeout, policy.max_output_mb << 20, quota, on_output)
     finally:
         _kill(proc)
         os.close(status_r)
@@ -331,15 +337,17 @@ def _feed(pipe, data: bytes) -> None:
 
 
 def _collect(proc: subprocess.Popen, status_r: int, deadline: float, output_limit: int,
-             quota: LayerQuota | None) -> tuple[dict, str | None]:
+             quota: LayerQuota | None, on_output: Callable[[str, bytes], None] | None = None) -> tuple[dict, str | None]:
     """Read every stream until the run ends; kill the whole run at the deadline, when
     the captured output passes ``output_limit`` bytes or the layers pass the quota.
     Returns the streams and why the run was stopped ("timeout", "output",
     "quota:bytes", "quota:entries" or None)."""
     streams = {status_r: bytearray()}
-    for pipe in (proc.stdout, proc.stderr):
+    names = {}
+    for name, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr)):
         if pipe:
             streams[pipe.fileno()] = bytearray()
+            names[pipe.fileno()] = name
     pidfd = os.pidfd_open(proc.pid)
     selector = selectors.DefaultSelector()
     for fd in [*streams, pidfd]:
@@ -373,6 +381,8 @@ def _collect(proc: subprocess.Popen, status_r: int, deadline: float, output_limi
                 elif key.fd == status_r or captured + len(data) <= output_limit:
                     streams[key.fd] += data
                     captured += len(data) if key.fd != status_r else 0
+                    if on_output and key.fd != status_r:
+                        on_output(names[key.fd], data)
                 elif not stopped:
                     stopped, kill_at = "output", _stop(proc)
     finally:

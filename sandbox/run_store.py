@@ -22,7 +22,7 @@ import secrets
 import shutil
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -95,10 +95,12 @@ class RunSummary(msgspec.Struct, kw_only=True):
 # ---------------------------------------------------------------- API
 
 
-def run(root: Path, command: list[str], policy: Policy, preview: bool = True, preview_days: float = PREVIEW_DAYS) -> RunResult:
+def run(root: Path, command: list[str], policy: Policy, preview: bool = True, preview_days: float = PREVIEW_DAYS,
+        on_output: Callable[[str, bytes], None] | None = None) -> RunResult:
     """Run `command` under `policy`; with preview, its writes land in layers and
     the result carries the plan; nothing real changes until `apply(run_id)`.
-    Previews older than `preview_days` lose their layers (swept at most daily)."""
+    Previews older than `preview_days` lose their layers (swept at most daily).
+    `on_output` sees the command's output as it comes (see launcher.execute)."""
     from .launcher import execute
 
     _refuse_own_folder(root, policy)
@@ -109,7 +111,7 @@ def run(root: Path, command: list[str], policy: Policy, preview: bool = True, pr
     run_dir = _new_run_dir(root)
     try:
         layers, overlays = _prepare_layers(policy.write_paths, run_dir) if preview else ([], [])
-        result = execute(command, policy, overlays=overlays)
+        result = execute(command, policy, overlays=overlays, on_output=on_output)
         if result.over_quota:
             raise RunError(_quota_message(result.over_quota, policy))
         plan = compute(layers) if preview else None

@@ -3,19 +3,27 @@
 Names, link targets, diffs and output come from the tool, which is untrusted: every
 piece passes through `terminal.safe` here, so an escape sequence or a bidirectional
 override in a file name cannot rewrite the plan the user confirms. Each change is
-shown inside the grant it lands in, so a summary cannot hide where it lands.
+shown inside the grant it lands in, so a summary cannot hide where it lands. A long
+preview is summarised (the first changes of each kind, the first lines of each diff,
+counts of the rest) unless `full` is asked for.
 """
 
-from collections.abc import Iterable, Iterator
+import codecs
+import time
+from collections.abc import Callable, Iterable, Iterator
 
 from ..base.terminal import safe
 from .grants import Grant
 from .run_service import ToolRun
 
+CHANGES_PER_KIND = 10  # a preview with more changes of one kind shows the first ones and a count
+DIFF_LINES = 12  # and of each diff, the first lines
 
-def report(run: ToolRun, diff: bool = True, access: bool = True) -> Iterator[tuple[str, str]]:
+
+def report(run: ToolRun, diff: bool = True, access: bool = True, full: bool = False) -> Iterator[tuple[str, str]]:
     """(kind, line) pairs: kind is "head", "note", "change" or "diff", for styling.
-    `access` adds what the run could touch (left out where it was shown before the run)."""
+    `access` adds what the run could touch (left out where it was shown before the run);
+    `full` shows every change and diff line instead of a summary of a long plan."""
     yield "head", f"run {safe(run.run_id)}: {run.state}, exit code {run.exit_code}" + (" (timed out)" if run.timed_out else "")
     if access and run.grants:
         yield from access_lines(run.grants, run.network)
@@ -28,14 +36,61 @@ def report(run: ToolRun, diff: bool = True, access: bool = True) -> Iterator[tup
         return
     yield "head", f"plan: {run.summary}"
     roots = [g for g in run.grants if g.access == "write"]
+    shown, left = {}, {}
     for root, changes in _by_root(run.changes):
         grant = _grant_of(root, roots)
         label = _label(grant) if grant else ""
         yield "head", f"  in {safe(root)}/ (write grant{' ' + label if label else ''}):"
         for c in changes:
+            if not full and shown.get(c.kind, 0) >= CHANGES_PER_KIND:
+                left[c.kind] = left.get(c.kind, 0) + 1
+                continue
+            shown[c.kind] = shown.get(c.kind, 0) + 1
             yield "change", f"    {c.kind:<9} {change_line(c)}"
             if diff and c.diff:
-                yield "diff", safe(c.diff.rstrip("\n"), lines=True)
+                yield "diff", _diff(c.diff, full)
+    if left:
+        more = ", ".join(f"{n} more {kind}" for kind, n in left.items())
+        yield "note", f"  ... {more} (the first {CHANGES_PER_KIND} of each kind are shown; --full shows every change)"
+
+
+def _diff(text: str, full: bool) -> str:
+    lines = text.rstrip("\n").split("\n")
+    if full or len(lines) <= DIFF_LINES:
+        return safe("\n".join(lines), lines=True)
+    return safe("\n".join(lines[:DIFF_LINES]), lines=True) + f"\n... {len(lines) - DIFF_LINES} more diff lines (--full shows them)"
+
+
+class LiveOutput:
+    """A tool's output as it arrives, cut into escaped lines with the seconds since the start.
+
+    `feed(stream, data)` is the sandbox's on_output; `show(stream, line, seconds)` gets
+    each complete line (and, at `close`, an unfinished last one). Bytes that are not
+    UTF-8 are replaced, a multi-byte character split across two pieces is kept whole.
+    """
+
+    def __init__(self, show: Callable[[str, str, float], None], clock: Callable[[], float] = time.monotonic):
+        self.show, self.clock, self.started = show, clock, clock()
+        self.pending = {name: "" for name in ("stdout", "stderr")}
+        self.decoders = {name: codecs.getincrementaldecoder("utf-8")("replace") for name in self.pending}
+
+    def feed(self, stream: str, data: bytes) -> None:
+        text = self.pending[stream] + self.decoders[stream].decode(data)
+        *lines, self.pending[stream] = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # a \r redraws: a line too
+        for line in lines:
+            self.show(stream, safe(line, lines=True), self.clock() - self.started)
+
+    def close(self) -> None:
+        for stream in self.pending:
+            rest = self.pending[stream] + self.decoders[stream].decode(b"", final=True)
+            self.pending[stream] = ""
+            if rest:
+                self.show(stream, safe(rest, lines=True), self.clock() - self.started)
+
+
+def elapsed(seconds: float) -> str:
+    """`  12.3s`: a fixed-width stamp to put before a live line."""
+    return f"{seconds:6.1f}s"
 
 
 def access_lines(grants: Iterable[Grant], network: bool) -> Iterator[tuple[str, str]]:

@@ -92,8 +92,12 @@ def preview(
     allow_network: bool = False,
     ask: Callable[[Access, list[str]], bool] | None = None,
     hint: str = "pass --allow-network",
+    on_output: Callable[[str, bytes], None] | None = None,
 ) -> ToolRun:
     """Run `tool` on `args` (relative paths from `cwd`) with its writes kept in layers.
+
+    `on_output(stream, data)` sees the tool's output while it runs (run_report.LiveOutput
+    turns it into escaped lines).
 
     `ask(access, questions)` is called before the tool starts, with what it will be able
     to touch and what needs the user's yes (empty: nothing); False stops the run. Without
@@ -113,7 +117,8 @@ def preview(
         how += ["pass those paths on the command line"] if any(g.default for g in found) else []
         raise NotApproved(f"{tool.manifest.name}: not run without your approval: {'; '.join(questions)} ({' and '.join(how)})")
     policy = policy_for(tool, inv, settings, allow_degraded, found)
-    return _shown(run_store.run(runs_folder(), inv.argv, policy, preview=True, preview_days=settings.preview_days), found)
+    return _shown(run_store.run(runs_folder(), inv.argv, policy, preview=True, preview_days=settings.preview_days,
+                                on_output=on_output), found)
 
 
 def apply(run_id: str) -> ToolRun:

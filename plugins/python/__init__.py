@@ -23,7 +23,7 @@ class PythonLanguage:
         return parameters.infer_parameters(source)
 
     def command(self, source_path: Path) -> list[str]:
-        return ["python3", str(source_path)]
+        return ["python3", "-u", str(source_path)]  # unbuffered: `toolsmith run` shows each line as it is printed
 
 
 @hookimpl

@@ -260,3 +260,23 @@ def test_exec_reports_bad_input_in_one_line():
     done = cli("sandbox", "exec", "--read", "/no/such/path", "--", "true")
     assert done.returncode == 1 and done.stderr.decode().count("\n") == 1
     assert "read path '/no/such/path' does not exist" in done.stderr.decode()
+
+
+def test_output_is_seen_while_the_command_still_runs(tmp_path_factory):
+    """The command waits for a file that only our on_output callback makes on seeing its first line."""
+    folder = tmp_path_factory.mktemp("live")
+    folder.chmod(0o755)
+    go = folder / "go"
+    code = ("import os, sys, time\nprint('ready', flush=True)\ndeadline = time.monotonic() + 60\n"
+            "while not os.path.exists(sys.argv[1]) and time.monotonic() < deadline:\n    time.sleep(0.01)\n"
+            "print('saw it' if os.path.exists(sys.argv[1]) else 'never saw it', flush=True)\n")
+    seen = []
+
+    def on_output(stream, data):
+        seen.append((stream, data))
+        if b"ready" in data:
+            go.write_text("")
+
+    result = execute(["python3", "-c", code, str(go)], Policy(read_paths=[str(folder)], timeout=90), on_output=on_output)
+    assert result.exit_code == 0 and result.stdout == b"ready\nsaw it\n"
+    assert b"".join(data for stream, data in seen if stream == "stdout") == result.stdout

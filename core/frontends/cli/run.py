@@ -20,19 +20,23 @@ from .runs import print_lines, print_result
 @click.option("--preview", is_flag=True, help="Only show what would change; apply later with `toolsmith runs apply RUN_ID`.")
 @click.option("--allow-degraded", is_flag=True, help="Run even when a sandbox layer is missing on this machine.")
 @click.option("--allow-network", is_flag=True, help="Give a tool that asks for network access that access without asking (needed without a terminal).")
+@click.option("--full", is_flag=True, help="Show every change and every diff line (a long preview is summarised).")
 @json_option
 @click.argument("name")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def run(name: str, args: tuple[str, ...], yes: bool, preview: bool, allow_degraded: bool, allow_network: bool, as_json: bool) -> None:
+def run(name: str, args: tuple[str, ...], yes: bool, preview: bool, allow_degraded: bool, allow_network: bool, full: bool,
+        as_json: bool) -> None:
     """Run tool NAME on ARGS in the sandbox: preview the changes, confirm, apply.
 
     Before the tool starts, every path it can read or write and whether it has network
     access are shown; network access and paths from the manifest's defaults are asked
-    for. `toolsmith run NAME --help` shows the tool's own arguments. Toolsmith's own
-    options may also come after NAME, unless the tool has an option of the same name.
+    for. The tool's output is shown as it runs (escaped; on a terminal with the seconds
+    since it started). `toolsmith run NAME --help` shows the tool's own arguments.
+    Toolsmith's own options may also come after NAME, unless the tool has an option of
+    the same name.
     """
     if name.startswith("-"):
-        raise click.UsageError(f"no such option: {name} (run's options are --yes, --preview, --allow-degraded, --allow-network and --json)")
+        raise click.UsageError(f"no such option: {name} (run's options are --yes, --preview, --allow-degraded, --allow-network, --full and --json)")
     args = list(args)
     own = [a for a in args if a in OWN_OPTIONS]
     with json_errors(as_json or "--json" in own):
@@ -42,16 +46,17 @@ def run(name: str, args: tuple[str, ...], yes: bool, preview: bool, allow_degrad
                 args.remove(flag)
                 yes, preview = yes or flag in ("--yes", "-y"), preview or flag == "--preview"
                 allow_degraded, as_json = allow_degraded or flag == "--allow-degraded", as_json or flag == "--json"
-                allow_network = allow_network or flag == "--allow-network"
-        _run(name, args, yes, preview, allow_degraded, allow_network, as_json)
+                allow_network, full = allow_network or flag == "--allow-network", full or flag == "--full"
+        _run(name, args, yes, preview, allow_degraded, allow_network, full, as_json)
 
 
-OWN_OPTIONS = ("--yes", "-y", "--preview", "--allow-degraded", "--allow-network", "--json")
+OWN_OPTIONS = ("--yes", "-y", "--preview", "--allow-degraded", "--allow-network", "--full", "--json")
 
 
-def _run(name: str, args: list[str], yes: bool, preview: bool, allow_degraded: bool, allow_network: bool, as_json: bool) -> None:
+def _run(name: str, args: list[str], yes: bool, preview: bool, allow_degraded: bool, allow_network: bool, full: bool,
+         as_json: bool) -> None:
     from ...tools import run_service
-    from ...tools.run_report import access_lines
+    from ...tools.run_report import LiveOutput, access_lines
 
     tool = Library().load(name)
     if "--help" in args or "-h" in args:
@@ -74,14 +79,17 @@ def _run(name: str, args: list[str], yes: bool, preview: bool, allow_degraded: b
             click.echo(f"{name}: {safe(question)}")
         return click.confirm("run it with that access?", default=False)
 
-    result = run_service.preview(tool, args, Path.cwd(), config_module.load().sandbox, allow_degraded,
-                                 allow_network=allow_network, ask=ask)
+    live = None if as_json else LiveOutput(_show_line)
+    try:
+        result = run_service.preview(tool, args, Path.cwd(), config_module.load().sandbox, allow_degraded,
+                                     allow_network=allow_network, ask=ask, on_output=live.feed if live else None)
+    finally:
+        if live:
+            live.close()
     if as_json:
         emit_event(ev.Planned(run_id=result.run_id, changes=len(result.changes), summary=result.summary))
     else:
-        sys.stdout.write(safe(result.stdout, lines=True))
-        sys.stderr.write(safe(result.stderr, lines=True))
-        print_result(result, access=False)
+        print_result(result, access=False, full=full)
     if failure := result.failure(name):
         _fail(as_json, safe(failure))
     if not result.changes or preview:
@@ -97,6 +105,15 @@ def _run(name: str, args: list[str], yes: bool, preview: bool, allow_degraded: b
         emit_event(ev.Applied(run_id=result.run_id))
     else:
         click.echo(f"applied run {result.run_id}; undo with `toolsmith undo {result.run_id}`")
+
+
+def _show_line(stream: str, line: str, seconds: float) -> None:
+    """One line of the tool's output (already escaped); on a terminal, after the time it came."""
+    from ...tools.run_report import elapsed
+
+    err = stream == "stderr"
+    terminal = (sys.stderr if err else sys.stdout).isatty()
+    click.echo(f"{click.style(elapsed(seconds), dim=True)} {line}" if terminal else line, err=err)
 
 
 def _fail(as_json: bool, message: str) -> None:

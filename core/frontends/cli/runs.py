@@ -39,14 +39,15 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
 @runs.command()
 @click.argument("run_id")
 @click.option("--diff/--no-diff", default=True, show_default=True, help="Show text diffs.")
+@click.option("--full", is_flag=True, help="Show every change and every diff line (a long plan is summarised).")
 @json_option
-def show(run_id: str, diff: bool, as_json: bool) -> None:
+def show(run_id: str, diff: bool, full: bool, as_json: bool) -> None:
     """Show one run: state, exit code, resource use and the plan of file changes."""
     result = _service().get(run_id)
     if as_json:
         emit_json(msgspec.to_builtins(result))
         return
-    print_result(result, diff)
+    print_result(result, diff, full=full)
 
 
 @runs.command()
@@ -96,10 +97,10 @@ def undo(run_id: str | None, force: bool, as_json: bool) -> None:
 STYLES = {"head": None, "note": None, "change": None, "diff": "dim"}
 
 
-def print_result(result, diff: bool = True, access: bool = True) -> None:
+def print_result(result, diff: bool = True, access: bool = True, full: bool = False) -> None:
     from ...tools.run_report import report
 
-    print_lines(report(result, diff, access))
+    print_lines(report(result, diff, access, full))
 
 
 def print_lines(lines) -> None:
