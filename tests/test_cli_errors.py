@@ -43,3 +43,22 @@ def test_import_declares_what_a_script_requires(run_cli, tmp_path):
     imported = run_cli("import", script, "--requires", "PIL,numpy", "--requires", "PIL")
     assert imported.returncode == 0, imported.stderr
     assert Library().load("size").manifest.requires == ["PIL", "numpy"]
+
+
+
+def test_progress_bars_draw_on_a_terminal_and_stay_off_when_piped(monkeypatch, capsys):
+    import sys
+
+    from toolsmith.core.frontends.cli.output import progress_bar
+
+    with progress_bar("quantizing tiny") as progress:
+        progress(1, 2)
+    assert capsys.readouterr().err == ""  # piped: no bar
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    with progress_bar("quantizing tiny") as progress:
+        progress(1, 2)
+        progress(2, 2)
+    assert "quantizing tiny" in capsys.readouterr().err
+    with progress_bar("quantizing tiny", shown=False) as progress:  # --json
+        progress(1, 2)
+    assert capsys.readouterr().err == ""

@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -138,11 +139,13 @@ def _pack_nibbles(codes: torch.Tensor) -> torch.Tensor:
     return torch.where(words >= 2**31, words - 2**32, words).to(torch.int32)
 
 
-def quantize_model(src: Path, dst: Path, bits: float = 4.0, head_bits: int = 6) -> dict:
+def quantize_model(src: Path, dst: Path, bits: float = 4.0, head_bits: int = 6,
+                   progress: Callable[[int, int], None] | None = None) -> dict:
     """Write an EXL2 copy of the dense model folder `src` into the new folder `dst`.
 
     Returns a summary: bits per weight of the layers (scales included), of the head,
-    the number of quantized layers and the seconds taken.
+    the number of quantized layers and the seconds taken. `progress(done, total)` is
+    told after each tensor, for a progress bar.
     """
     src, dst = Path(src), Path(dst)
     started = time.monotonic()
@@ -161,7 +164,9 @@ def quantize_model(src: Path, dst: Path, bits: float = 4.0, head_bits: int = 6) 
     if config.tie_word_embeddings and "lm_head.weight" not in tensors:
         tensors["lm_head.weight"] = tensors["model.embed_tokens.weight"]  # exllamav2 quantizes a tied head too
     out, stats = {}, {"body": [0, 0], "head": [0, 0]}
-    for name, tensor in tensors.items():
+    for done, (name, tensor) in enumerate(tensors.items(), 1):
+        if progress:
+            progress(done - 1, len(tensors))
         prefix, _, part = name.rpartition(".")
         if part == "bias" and f"{prefix}.weight" in tensors and _is_linear(prefix):
             continue
@@ -180,6 +185,8 @@ def quantize_model(src: Path, dst: Path, bits: float = 4.0, head_bits: int = 6) 
         kind = stats["head" if prefix == "lm_head" else "body"]
         kind[0] += sum(layer[k].numel() * layer[k].element_size() * 8 for k in layer if k != "bias")
         kind[1] += tensor.numel()
+    if progress:
+        progress(len(tensors), len(tensors))
     _write_folder(src, dst, out, bits, head_bits)
     return {
         "bits_per_weight": stats["body"][0] / stats["body"][1],

@@ -125,15 +125,17 @@ def remove(name: str) -> ModelEntry:
     return entry
 
 
-def pull(repo: str, revision: str | None = None) -> ModelEntry:
-    """Download a model repository with huggingface_hub, then register it."""
+def pull(repo: str, revision: str | None = None, tqdm_class=None) -> ModelEntry:
+    """Download a model repository with huggingface_hub, then register it.
+
+    `tqdm_class` draws the download's progress (huggingface_hub's own bars by default)."""
     try:
         from huggingface_hub import snapshot_download
     except ImportError:
         raise ModelError("pulling models needs huggingface_hub: pip install huggingface_hub") from None
     target = paths.data_dir() / "models" / repo.replace("/", "--")
     try:
-        snapshot_download(repo_id=repo, revision=revision, local_dir=target)
+        snapshot_download(repo_id=repo, revision=revision, local_dir=target, **({"tqdm_class": tqdm_class} if tqdm_class else {}))
     except Exception as e:
         raise ModelError(
             f"could not download {repo}: {type(e).__name__}; check the name and your connection "

@@ -270,3 +270,14 @@ def test_cli_quantize_errors_are_one_line(run_cli, tiny_model, exl2_model, tmp_p
     assert done.returncode == 1
     assert message in done.stderr and done.stderr.count("\n") == 1, done.stderr
     assert (dst / "notes.txt").exists() or not dst.exists()
+
+
+def test_quantize_reports_its_progress(tiny_model, tmp_path):
+    from toolsmith.core.engine.exl2_writer import quantize_model
+
+    src, _ = tiny_model("llama-tied")
+    seen = []
+    quantize_model(src, tmp_path / "q", progress=lambda done, total: seen.append((done, total)))
+    total = seen[0][1]
+    assert total > 1 and seen[0] == (0, total) and seen[-1] == (total, total)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)  # it only moves forward

@@ -1,5 +1,6 @@
 """`toolsmith models add|list|use|rm|pull|quantize`: the local models the forge can use."""
 
+import sys
 from pathlib import Path
 
 import click
@@ -7,7 +8,7 @@ import msgspec
 from rich.table import Table
 
 from ...tools import model_registry as models_module
-from .output import console, emit_json, json_option
+from .output import console, emit_json, json_option, progress_bar
 
 
 @click.group()
@@ -67,8 +68,22 @@ def rm(name: str) -> None:
 @click.option("--revision", help="Branch, tag or commit.")
 def pull(repo: str, revision: str | None) -> None:
     """Download REPO from the Hugging Face Hub and register it (needs network)."""
-    entry = models_module.pull(repo, revision)
+    entry = models_module.pull(repo, revision, tqdm_class=_rich_tqdm() if sys.stderr.isatty() else None)
     click.echo(f"pulled {repo} into {entry.path}")
+
+
+def _rich_tqdm():
+    """tqdm's rich front end (drawn with rich, like Toolsmith's other bars), its 'experimental' warning muted."""
+    import warnings
+
+    try:
+        from tqdm import TqdmExperimentalWarning
+        from tqdm.rich import tqdm_rich
+    except ImportError:  # no huggingface_hub (and so no tqdm): pull says how to install it
+        return None
+
+    warnings.filterwarnings("ignore", category=TqdmExperimentalWarning)
+    return tqdm_rich
 
 
 @models.command()
@@ -85,7 +100,8 @@ def quantize(src: Path, dst: Path, bits: float, head_bits: int, as_json: bool) -
     """
     from ...engine.exl2_writer import quantize_model  # imports torch: only when asked
 
-    summary = quantize_model(src, dst, bits=bits, head_bits=head_bits)
+    with progress_bar(f"quantizing {src.name}", shown=not as_json) as progress:
+        summary = quantize_model(src, dst, bits=bits, head_bits=head_bits, progress=progress)
     if as_json:
         emit_json(summary)
     else:

@@ -61,6 +61,24 @@ def json_errors(as_json: bool):
         sys.exit(1)
 
 
+@contextmanager
+def progress_bar(description: str, shown: bool = True):
+    """A rich progress bar on stderr, fed by the `(done, total)` callback this yields.
+
+    Shown only on a terminal (and when `shown`, i.e. not under --json): a piped run
+    gets no bar, so its output stays the same.
+    """
+    if not (shown and sys.stderr.isatty()):
+        yield lambda done, total: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
 def emit_event(event) -> None:
     """One JSON line (the --json form of new, edit, run and undo)."""
     click.echo(msgspec.json.encode(event).decode())
