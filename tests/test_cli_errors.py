@@ -55,6 +55,9 @@ def test_progress_bars_draw_on_a_terminal_and_stay_off_when_piped(monkeypatch, c
         progress(1, 2)
     assert capsys.readouterr().err == ""  # piped: no bar
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    with progress_bar("loading the model"):
+        pass  # no model to load: nothing reported, nothing drawn
+    assert capsys.readouterr().err == ""
     with progress_bar("quantizing tiny") as progress:
         progress(1, 2)
         progress(2, 2)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from ..base import progress
 from ..inference.errors import ModelLoadError
 
 INDEX_FILE = "model.safetensors.index.json"
@@ -41,16 +42,24 @@ def safetensors_files(folder: Path) -> list[Path]:
 
 
 def iter_safetensors(folder: Path) -> Iterator[tuple[str, torch.Tensor]]:
-    """Every tensor of the model, one at a time, so peak memory stays near one tensor."""
+    """Every tensor of the model, one at a time, so peak memory stays near one tensor.
+
+    Tells base.progress how many of them are read, for a loading bar."""
     from safetensors import SafetensorError, safe_open
 
-    for path in safetensors_files(folder):
-        try:
+    files, total, done = safetensors_files(folder), 0, 0
+    try:
+        for path in files:
+            with safe_open(str(path), framework="pt") as f:
+                total += len(f.keys())
+        for path in files:
             with safe_open(str(path), framework="pt") as f:
                 for name in f.keys():
                     yield name, f.get_tensor(name)
-        except SafetensorError as e:
-            raise ModelLoadError(f"{path}: unreadable safetensors file ({e})") from None
+                    done += 1
+                    progress.advance(done, total)
+    except SafetensorError as e:
+        raise ModelLoadError(f"{path}: unreadable safetensors file ({e})") from None
 
 
 def exl2_mode(exl2_weights: str, device: torch.device, dtype: torch.dtype) -> str:

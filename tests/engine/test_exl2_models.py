@@ -281,3 +281,15 @@ def test_quantize_reports_its_progress(tiny_model, tmp_path):
     total = seen[0][1]
     assert total > 1 and seen[0] == (0, total) and seen[-1] == (total, total)
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)  # it only moves forward
+
+
+def test_loading_dense_weights_reports_progress(tiny_model):
+    from toolsmith.core.base import progress
+    from toolsmith.core.engine.weights import iter_safetensors
+
+    src, _ = tiny_model("llama-tied")
+    seen = []
+    with progress.listening(lambda done, total: seen.append((done, total))):
+        names = [name for name, _ in iter_safetensors(src)]
+    assert seen == [(n, len(names)) for n in range(1, len(names) + 1)]
+    assert [name for name, _ in iter_safetensors(src)]  # nobody listening: nothing to tell, loads the same

@@ -6,11 +6,12 @@ import sys
 import click
 
 from ...base import config as config_module
+from ...base import progress
 from ...base.terminal import safe
 from ...forge import events as ev
 from ...forge.pipeline import forge_edit, forge_new
 from ...tools.model_registry import open_engine
-from .output import console, emit_event, json_errors, json_option
+from .output import console, emit_event, json_errors, json_option, progress_bar
 
 
 @click.command()
@@ -29,7 +30,7 @@ def new(description: str, name: str | None, recipe: str | None, generate: bool, 
         if recipe is not None and generate:
             raise click.UsageError("--recipe and --generate contradict each other; pass one")
         config = config_module.load()
-        engine = open_engine(config) if recipe is None else None
+        engine = _open_engine(config, as_json) if recipe is None else None
         interactive = sys.stdin.isatty() and not as_json
         try:
             stream = forge_new(
@@ -50,12 +51,18 @@ def edit(name: str, change: str, as_json: bool) -> None:
     """Change tool NAME as described by CHANGE; the old version stays in its history."""
     with json_errors(as_json):
         config = config_module.load()
-        engine = open_engine(config)
+        engine = _open_engine(config, as_json)
         try:
             render(forge_edit(name, change, config, engine=engine), as_json)
         finally:
             if engine is not None:
                 engine.shutdown()
+
+
+def _open_engine(config, as_json: bool):
+    """The configured engine, with a bar while its weights load (on a terminal)."""
+    with progress_bar("loading the model", shown=not as_json) as bar, progress.listening(bar):
+        return open_engine(config)
 
 
 def _ask_name(taken: str) -> str | None:

@@ -65,18 +65,30 @@ def json_errors(as_json: bool):
 def progress_bar(description: str, shown: bool = True):
     """A rich progress bar on stderr, fed by the `(done, total)` callback this yields.
 
-    Shown only on a terminal (and when `shown`, i.e. not under --json): a piped run
-    gets no bar, so its output stays the same.
+    Drawn from the first report on (a step that reports nothing shows nothing), and
+    only on a terminal and when `shown` (not under --json): piped output stays the same.
     """
     if not (shown and sys.stderr.isatty()):
         yield lambda done, total: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(description, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task(description, total=total)
+        bar.update(task, completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if task is not None:
+            bar.stop()
 
 
 def emit_event(event) -> None:
