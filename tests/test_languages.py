@@ -31,7 +31,7 @@ def test_languages_are_registered_by_name_and_suffix(tmp_path):
     python, bash = get_language("python"), get_language("bash")
     assert (python.source_file, bash.source_file) == ("tool.py", "tool.sh")
     assert language_for_file(Path("x/tool.py")) is not None and language_for_file(Path("a.sh")).name == "bash"
-    assert python.command(tmp_path / "tool.py") == ["python3", str(tmp_path / "tool.py")]
+    assert python.command(tmp_path / "tool.py") == ["python3", "-u", str(tmp_path / "tool.py")]  # unbuffered: output shown live
     assert bash.command(tmp_path / "tool.sh") == ["bash", str(tmp_path / "tool.sh")]
 
 
