@@ -29,6 +29,13 @@ def create(model: str, device: str = "auto", dtype: str = "auto", url: str = "",
     return AsyncEngine(model, device=device, dtype=dtype, **options)
 
 
+def inspect(path: str):
+    """The engine's reader on a folder or .gguf file, without loading the weights."""
+    from toolsmith.core.engine.model_info import inspect_model
+
+    return inspect_model(path)
+
+
 def unavailable() -> str | None:
     if importlib.util.find_spec("torch") is None:
         return "PyTorch is not installed; install toolsmith with its default dependencies"
@@ -40,8 +47,12 @@ def toolsmith_register_engines(register):
     register(
         Backend(
             name="native",
-            description="built-in engine: Llama/Mistral/Qwen2 safetensors, paged KV cache, continuous batching (CPU or CUDA)",
+            description=(
+                "built-in engine: Llama, Mistral, Qwen 2/3, Gemma 2/3, Phi-3/4, SmolLM3 (safetensors, EXL2, GGUF); "
+                "paged KV cache, continuous batching (CPU or CUDA)"
+            ),
             create=create,
             unavailable=unavailable,
+            inspect=inspect,
         )
     )

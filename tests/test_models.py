@@ -1,6 +1,7 @@
 """`toolsmith models`: folders are validated before they are registered; pull fails clearly offline."""
 
 import json
+import math
 import struct
 
 import pytest
@@ -9,24 +10,37 @@ from toolsmith.core.tools import model_registry as models
 from toolsmith.core.tools.model_registry import ModelError
 
 
-def safetensors(path, tensors: dict[str, str]):
-    """A real safetensors file with one tiny tensor per entry (dtype per name)."""
+def safetensors(path, tensors: dict[str, tuple[str, tuple[int, ...]]]):
+    """A real safetensors file with one zero tensor per entry (dtype and shape per name)."""
     header, offset = {}, 0
-    for name, dtype in tensors.items():
-        size = {"F32": 4, "F16": 2, "BF16": 2, "I32": 4}[dtype]
-        header[name] = {"dtype": dtype, "shape": [2], "data_offsets": [offset, offset + 2 * size]}
-        offset += 2 * size
+    for name, (dtype, shape) in tensors.items():
+        size = {"F32": 4, "F16": 2, "BF16": 2, "I32": 4}[dtype] * math.prod(shape)
+        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + size]}
+        offset += size
     raw = json.dumps(header).encode()
     path.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0" * offset)
+
+
+CONFIG = {
+    "architectures": ["LlamaForCausalLM"], "hidden_size": 4, "intermediate_size": 8, "num_hidden_layers": 1,
+    "num_attention_heads": 2, "vocab_size": 16, "tie_word_embeddings": True, "max_position_embeddings": 256,
+}
+LLAMA_TENSORS = {
+    "model.embed_tokens.weight": (16, 4), "model.norm.weight": (4,),
+    **{f"model.layers.0.{n}.weight": (4, 4) for n in ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj")},
+    "model.layers.0.mlp.gate_proj.weight": (8, 4), "model.layers.0.mlp.up_proj.weight": (8, 4),
+    "model.layers.0.mlp.down_proj.weight": (4, 8),
+    "model.layers.0.input_layernorm.weight": (4,), "model.layers.0.post_attention_layernorm.weight": (4,),
+}
 
 
 @pytest.fixture
 def folder(tmp_path):
     f = tmp_path / "smol"
     f.mkdir()
-    (f / "config.json").write_text(json.dumps({"architectures": ["LlamaForCausalLM"], "model_type": "llama"}))
+    (f / "config.json").write_text(json.dumps(CONFIG))
     (f / "tokenizer.json").write_text("{}")
-    safetensors(f / "model.safetensors", {"model.embed_tokens.weight": "BF16", "model.norm.weight": "BF16"})
+    safetensors(f / "model.safetensors", {name: ("BF16", shape) for name, shape in LLAMA_TENSORS.items()})
     return f
 
 
@@ -38,10 +52,14 @@ def test_add_list_use_rm(run_cli, folder, tmp_path):
     other.mkdir()
     for name in ("config.json", "tokenizer.json"):
         (other / name).write_text((folder / name).read_text())
-    safetensors(other / "model.safetensors", {"model.layers.0.mlp.up_proj.q_weight": "I32"})
+    safetensors(other / "model.safetensors", {"model.layers.0.mlp.up_proj.q_weight": ("I32", (2,))})
     assert json.loads(run_cli("models", "add", other, "--json").stdout)["format"] == "exl2"
     listed = json.loads(run_cli("models", "list", "--json").stdout)
     assert [(m["name"], m["default"]) for m in listed] == [("smol", True), ("other", False)]
+    assert (listed[0]["family"], listed[0]["context_length"]) == ("llama", 256)
+    assert listed[0]["size_bytes"] == sum(p.stat().st_size for p in folder.iterdir())
+    table = run_cli("models", "list").stdout
+    assert "family" in table and "context" in table and "256" in table
     assert run_cli("models", "use", "other").returncode == 0
     assert [m["name"] for m in json.loads(run_cli("models", "list", "--json").stdout) if m["default"]] == ["other"]
     assert run_cli("models", "rm", "other").returncode == 0
@@ -52,9 +70,19 @@ def test_add_list_use_rm(run_cli, folder, tmp_path):
 @pytest.mark.parametrize(
     "breakage, message",
     [
-        (lambda f: (f / "tokenizer.json").unlink(), "has no tokenizer.json"),
-        (lambda f: (f / "config.json").write_text("{nope"), "config.json is not valid JSON"),
-        (lambda f: (f / "model.safetensors").unlink(), "has no *.safetensors"),
+        (lambda f: (f / "tokenizer.json").unlink(), "the model folder needs a Hugging Face tokenizer.json"),
+        (
+            lambda f: ((f / "tokenizer.json").unlink(), (f / "tokenizer.model").write_bytes(b"\0")),
+            "has only a SentencePiece tokenizer.model; Toolsmith needs tokenizer.json",
+        ),
+        (lambda f: (f / "config.json").write_text("{nope"), "config.json: not valid JSON"),
+        (lambda f: (f / "model.safetensors").unlink(), "no *.safetensors weights"),
+        (
+            lambda f: (f / "config.json").write_text(json.dumps({**CONFIG, "architectures": ["GPT2LMHeadModel"]})),
+            "architecture 'GPT2LMHeadModel' is not supported (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM",
+        ),
+        (lambda f: (f / "config.json").write_text(json.dumps({**CONFIG, "intermediate_size": 6})), "config.json implies (6, 4)"),
+        (lambda f: (f / "config.json").write_text(json.dumps({**CONFIG, "num_hidden_layers": 2})), "missing model.layers.1"),
         (lambda f: (f / "model.safetensors").write_bytes(b"\x01"), "is not a safetensors file"),
     ],
 )
@@ -66,7 +94,7 @@ def test_add_refuses_broken_folders(run_cli, folder, breakage, message):
 
 
 def test_add_refuses_a_file_and_a_duplicate(run_cli, folder):
-    assert "is not a folder" in run_cli("models", "add", folder / "config.json").stderr
+    assert "is not a folder or a .gguf file" in run_cli("models", "add", folder / "config.json").stderr
     run_cli("models", "add", folder)
     assert "already registered" in run_cli("models", "add", folder).stderr
 

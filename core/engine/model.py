@@ -1,34 +1,42 @@
-"""The decoder shared by the Llama, Mistral and Qwen2 families.
+"""The decoder loop every family shares; what differs per family lives in `models/<family>.py`.
 
 Plain tensors and functional ops, not nn.Modules: decoding a small model on a CPU
 is dominated by per-op overhead, so q/k/v and gate/up are fused into one matmul
 each, rope runs once over q and k together, and only the rows that sample go
-through the final norm and the vocabulary projection.
+through the final norm and the vocabulary projection. A family's features (q/k
+norms, sandwich norms, soft-capping, per-layer rope) cost nothing where unused.
 """
 
-import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from ..inference.errors import ModelLoadError
-from .attention import AttentionBatch, paged_attention, write_kv
+from .attention import AttentionBatch, write_kv
 from .host_memory import release_pages, trim_heap
+from .layers import ACTIVATIONS, Rope, apply_rope, attend, rms_norm
 from .linear import Linear
 from .model_config import ModelConfig
+from .models import expected_shapes, family_named
 
 
-@dataclass
-class Layer:
-    qkv: Linear
-    o: Linear
-    gate_up: Linear
-    down: Linear
-    input_norm: torch.Tensor
-    post_norm: torch.Tensor
-    window: int | None
+class _LayerTensors:
+    """What a family's `build_layer` takes its tensors from: one layer's, by name under `model.layers.N.`."""
+
+    def __init__(self, decoder: "Decoder", named: dict, prefix: str):
+        self._decoder, self._named, self._prefix = decoder, named, prefix
+
+    def __call__(self, name: str) -> torch.Tensor:
+        return self._decoder._take(self._named, self._prefix + name)
+
+    def cat(self, *names: str) -> torch.Tensor:
+        return torch.cat([self(n) for n in names])
+
+    def opt(self, *names: str) -> torch.Tensor | None:
+        return self.cat(*names) if self._prefix + names[0] in self._named else None
+
+    def norm(self, name: str) -> torch.Tensor:
+        return self._decoder._norm(self._named.pop(self._prefix + name))
 
 
 class Decoder:
@@ -36,49 +44,47 @@ class Decoder:
         self.config = config
         self.dtype = dtype
         self.device = torch.device(device)
+        family = family_named(config.family)
         named = _collect(config, tensors)
-        read: list[torch.Tensor] = []  # the loader's tensors, whose file pages go back once copied
-
-        def take(name):
-            tensor = named.pop(name)
-            read.append(tensor)
-            return tensor.to(device=self.device, dtype=dtype)
-
+        self._read: list[torch.Tensor] = []  # the loader's tensors, whose file pages go back once copied
         # On CPU the embedding stays as stored, a view of the mapped file: only the rows looked up are read in.
         embed = named.pop("model.embed_tokens.weight")
         self.embed = embed if self.device.type == "cpu" else embed.to(device=self.device, dtype=dtype)
         self.layers = []
         for i in range(config.num_layers):
-            self.layers.append(self._layer(i, take, named))
-            release_pages(t for t in read if isinstance(t, torch.Tensor))
-            read.clear()
-        self.norm = take("model.norm.weight")
+            self.layers.append(family.build_layer(config, i, _LayerTensors(self, named, f"model.layers.{i}.")))
+            self._release()
+        self.norm = self._norm(named.pop("model.norm.weight"))
         # A stored head wins over a tied embedding: EXL2 quantizes the head even for tied models.
-        self.lm_head = Linear(take("lm_head.weight") if "lm_head.weight" in named else self.embed.to(device=self.device, dtype=dtype))
-        release_pages([*(t for t in read if isinstance(t, torch.Tensor)), self.embed])  # a tied head read it whole
+        head = self._take(named, "lm_head.weight") if "lm_head.weight" in named else self.embed.to(device=self.device, dtype=dtype)
+        self.lm_head = Linear(head)
+        self._read.append(self.embed)  # a tied head read it whole
+        self._release()
         if self.device.type == "cpu":
             trim_heap()
-        self.inv_freq = rope_inv_freq(config).to(self.device)
+        self.ropes = rope_tables(config, self.device)
+        self.act = ACTIVATIONS[config.hidden_act]
+        self.embed_scale = torch.tensor(config.embed_scale, dtype=dtype) if config.embed_scale != 1.0 else None
+        default_scale = config.head_dim**-0.5
+        self.q_scale = None if config.query_scale in (None, default_scale) else config.query_scale / default_scale
         self.q_size = config.num_heads * config.head_dim
         self.kv_size = config.num_kv_heads * config.head_dim
 
-    def _layer(self, i: int, take, named: dict) -> Layer:
-        p = f"model.layers.{i}."
-        cat = lambda *names: torch.cat([take(p + n) for n in names])  # noqa: E731
-        opt = lambda *names: cat(*names) if p + names[0] in named else None  # noqa: E731
-        cfg = self.config
-        return Layer(
-            qkv=Linear(
-                cat("self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight"),
-                opt("self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias"),
-            ),
-            o=Linear(take(p + "self_attn.o_proj.weight"), opt("self_attn.o_proj.bias")),
-            gate_up=Linear(cat("mlp.gate_proj.weight", "mlp.up_proj.weight"), opt("mlp.gate_proj.bias", "mlp.up_proj.bias")),
-            down=Linear(take(p + "mlp.down_proj.weight"), opt("mlp.down_proj.bias")),
-            input_norm=take(p + "input_layernorm.weight"),
-            post_norm=take(p + "post_attention_layernorm.weight"),
-            window=cfg.sliding_window if cfg.sliding_layers[i] else None,
-        )
+    def _take(self, named: dict, name: str) -> torch.Tensor:
+        tensor = named.pop(name)
+        self._read.append(tensor)
+        return tensor.to(device=self.device, dtype=self.dtype)
+
+    def _release(self) -> None:
+        release_pages(t for t in self._read if isinstance(t, torch.Tensor))
+        self._read.clear()
+
+    def _norm(self, weight: torch.Tensor) -> torch.Tensor:
+        """Gemma stores norm weights as w and applies 1 + w (in float32, as transformers does)."""
+        self._read.append(weight)
+        if self.config.norm_plus_one:
+            weight = weight.float() + 1.0
+        return weight.to(device=self.device, dtype=self.dtype)
 
     @torch.inference_mode()
     def forward(
@@ -92,67 +98,52 @@ class Decoder:
         """Run T flat tokens through the model; return float32 logits [len(logits_rows), vocab]."""
         cfg = self.config
         eps = cfg.rms_norm_eps
-        heads = cfg.num_heads + cfg.num_kv_heads
-        x = F.embedding(input_ids, self.embed).to(self.dtype)
-        cos, sin = rope_cos_sin(self.inv_freq, positions, cfg, self.dtype)
+        heads, d = cfg.num_heads, cfg.head_dim
+        x = torch.nn.functional.embedding(input_ids, self.embed).to(self.dtype)
+        if self.embed_scale is not None:
+            x = x * self.embed_scale
+        tables = {name: rope.cos_sin(positions, self.dtype) for name, rope in self.ropes.items()}
         for layer, (k_cache, v_cache) in zip(self.layers, kv_caches):
             h = rms_norm(x, layer.input_norm, eps)
             qkv = layer.qkv(h)
-            qk = apply_rope(qkv[:, : self.q_size + self.kv_size].view(-1, heads, cfg.head_dim), cos, sin)
-            q, k = qk[:, : cfg.num_heads], qk[:, cfg.num_heads :]
-            v = qkv[:, self.q_size + self.kv_size :].view(-1, cfg.num_kv_heads, cfg.head_dim)
+            qk = qkv[:, : self.q_size + self.kv_size].view(-1, heads + cfg.num_kv_heads, d)
+            if layer.q_norm is not None:
+                qk = torch.cat((rms_norm(qk[:, :heads], layer.q_norm, eps), rms_norm(qk[:, heads:], layer.k_norm, eps)), 1)
+            if layer.rope:
+                qk = apply_rope(qk, *tables[layer.rope])
+            q, k = qk[:, :heads], qk[:, heads:]
+            if self.q_scale is not None:
+                q = q * self.q_scale
+            v = qkv[:, self.q_size + self.kv_size :].view(-1, cfg.num_kv_heads, d)
             write_kv(k_cache, v_cache, k, v, batch.slot_mapping)
-            attn = paged_attention(q, k, v, k_cache, v_cache, batch, layer.window)
-            x = x + layer.o(attn)
-            h = rms_norm(x, layer.post_norm, eps)
+            attn = layer.o(attend(q, k, v, k_cache, v_cache, batch, layer.window, cfg.attn_softcap))
+            if layer.pre_mlp_norm is None:
+                x = x + attn
+                h = rms_norm(x, layer.post_norm, eps)
+            else:  # sandwich: norms after attention and MLP, another before the MLP
+                x = x + rms_norm(attn, layer.post_norm, eps)
+                h = rms_norm(x, layer.pre_mlp_norm, eps)
             gate, up = layer.gate_up(h).chunk(2, dim=-1)
-            x = x + layer.down(F.silu(gate) * up)
+            mlp = layer.down(self.act(gate) * up)
+            x = x + (mlp if layer.post_mlp_norm is None else rms_norm(mlp, layer.post_mlp_norm, eps))
         if logits_rows.numel() == 0:
             return x.new_empty((0, cfg.vocab_size), dtype=torch.float32)
         x = rms_norm(x[logits_rows], self.norm, eps)
-        return self.lm_head(x).float()
+        logits = self.lm_head(x).float()
+        if cfg.final_softcap is not None:
+            logits = torch.tanh(logits / cfg.final_softcap) * cfg.final_softcap
+        return logits
 
 
-def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
-    """One fused op; it accumulates in float32 like HF (bf16 output may differ from HF's by one rounding)."""
-    return F.rms_norm(x, weight.shape, weight, eps)
-
-
-def rope_inv_freq(cfg: ModelConfig) -> torch.Tensor:
-    dim = cfg.head_dim
-    inv_freq = 1.0 / (cfg.rope_theta ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
-    scaling = cfg.rope_scaling
-    if cfg.rope_type == "linear":
-        return inv_freq / float(scaling["factor"])
-    if cfg.rope_type == "llama3":
-        return _llama3_inv_freq(inv_freq, scaling)
-    return inv_freq
-
-
-def _llama3_inv_freq(inv_freq: torch.Tensor, s: dict) -> torch.Tensor:
-    """Llama 3.1 scaling: long wavelengths slowed by `factor`, short ones kept, a smooth blend between."""
-    factor, low, high = float(s["factor"]), float(s["low_freq_factor"]), float(s["high_freq_factor"])
-    old_len = float(s["original_max_position_embeddings"])
-    wavelen = 2 * math.pi / inv_freq
-    scaled = torch.where(wavelen > old_len / low, inv_freq / factor, inv_freq)
-    smooth = (old_len / wavelen - low) / (high - low)
-    blended = (1 - smooth) * scaled / factor + smooth * scaled
-    medium = (wavelen >= old_len / high) & (wavelen <= old_len / low)
-    return torch.where(medium, blended, scaled)
-
-
-def rope_cos_sin(inv_freq, positions, cfg: ModelConfig, dtype):
-    """cos and a sign-folded sin, [T, 1, head_dim], so rope is x*cos + roll(x)*sin."""
-    freqs = positions.float()[:, None] * inv_freq[None, :]
-    cos, sin = freqs.cos(), freqs.sin()
-    cos = torch.cat((cos, cos), dim=-1)
-    sin = torch.cat((-sin, sin), dim=-1)
-    return cos.to(dtype)[:, None, :], sin.to(dtype)[:, None, :]
-
-
-def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """NeoX-style rotate-half rope; roll by half swaps the halves, `sin` carries the sign."""
-    return torch.addcmul(x * cos, x.roll(x.shape[-1] // 2, dims=-1), sin)
+def rope_tables(cfg: ModelConfig, device) -> dict[str, Rope]:
+    """The rope kinds the layers use: "global" (config.json's rope) and Gemma 3's "local"."""
+    rotary = cfg.rotary_dim or cfg.head_dim
+    ropes = {}
+    if "global" in cfg.rope_layers:
+        ropes["global"] = Rope(cfg.rope_theta, cfg.rope_scaling, rotary, cfg.max_position_embeddings).to(device)
+    if "local" in cfg.rope_layers:
+        ropes["local"] = Rope(cfg.local_rope_theta, {}, rotary, cfg.max_position_embeddings).to(device)
+    return ropes
 
 
 def _collect(cfg: ModelConfig, tensors: Iterable[tuple[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
@@ -176,25 +167,3 @@ def _collect(cfg: ModelConfig, tensors: Iterable[tuple[str, torch.Tensor]]) -> d
         more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
         raise ModelLoadError(f"weights are missing {', '.join(missing[:3])}{more}")
     return named
-
-
-def expected_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
-    hidden, inter, d = cfg.hidden_size, cfg.intermediate_size, cfg.head_dim
-    q, kv = cfg.num_heads * d, cfg.num_kv_heads * d
-    shapes = {"model.embed_tokens.weight": (cfg.vocab_size, hidden), "model.norm.weight": (hidden,)}
-    shapes["lm_head.weight"] = (cfg.vocab_size, hidden)  # optional when tied
-    for i in range(cfg.num_layers):
-        p = f"model.layers.{i}."
-        linears = {"self_attn.q_proj": (q, hidden), "self_attn.k_proj": (kv, hidden), "self_attn.v_proj": (kv, hidden)}
-        linears |= {"self_attn.o_proj": (hidden, q), "mlp.gate_proj": (inter, hidden), "mlp.up_proj": (inter, hidden)}
-        linears |= {"mlp.down_proj": (hidden, inter)}
-        for name, shape in linears.items():
-            shapes[p + name + ".weight"] = shape
-        biased = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"} if cfg.qkv_bias else set()
-        biased |= {"self_attn.o_proj"} if cfg.o_bias else set()
-        biased |= {"mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"} if cfg.mlp_bias else set()
-        for name in biased:
-            shapes[p + name + ".bias"] = (linears[name][0],)
-        shapes[p + "input_layernorm.weight"] = (hidden,)
-        shapes[p + "post_attention_layernorm.weight"] = (hidden,)
-    return shapes

@@ -33,6 +33,7 @@ class Tokenizer:
         eos_token_ids: set[int],
         bos_token_id: int | None = None,
         chat_template: str | None = None,
+        tool_chat_template: str | None = None,
         template_tokens: dict[str, str] | None = None,
     ):
         self._tokenizer = tokenizer
@@ -41,16 +42,16 @@ class Tokenizer:
         self.bos_token_id = bos_token_id
         self.all_special_ids: set[int] = {i for i, t in tokenizer.get_added_tokens_decoder().items() if t.special}
         self.chat_template = chat_template
+        self.tool_chat_template = tool_chat_template  # a named `tool_use` template, used when tools are passed
         self._template_tokens = template_tokens or {}
-        self._compiled: jinja2.Template | None = None
+        self._compiled: dict[str, jinja2.Template] = {}
 
     @classmethod
     def from_folder(cls, folder: Path) -> Tokenizer:
         """Load ``tokenizer.json``, ``tokenizer_config.json`` and the EOS ids of a model folder."""
         folder = Path(folder)
+        check_tokenizer_files(folder)
         path = folder / "tokenizer.json"
-        if not path.is_file():
-            raise TokenizerError(f"{path} not found: the model folder needs a Hugging Face tokenizer.json")
         try:
             tokenizer = _HFTokenizer.from_file(str(path))
         except Exception as e:
@@ -62,11 +63,13 @@ class Tokenizer:
             if (text := _token_text(config.get(name))) is not None
         }
         bos_id = tokenizer.token_to_id(tokens["bos_token"]) if "bos_token" in tokens else None
+        default, tool_use = _chat_templates(folder, config)
         return cls(
             tokenizer,
             eos_token_ids=_eos_token_ids(folder, tokenizer, tokens.get("eos_token")),
             bos_token_id=bos_id,
-            chat_template=_chat_template(folder, config),
+            chat_template=default,
+            tool_chat_template=tool_use,
             template_tokens=tokens,
         )
 
@@ -93,23 +96,39 @@ class Tokenizer:
         return self._tokenizer.token_to_id(token)
 
     def apply_chat_template(self, messages: list[dict], add_generation_prompt: bool = True, **extra: Any) -> str:
-        """Render ``messages`` as the model expects; ``extra`` (e.g. ``tools``) is passed to the template."""
-        if self.chat_template is None:
+        """Render ``messages`` as the model expects; ``extra`` (e.g. ``tools``) is passed to the template.
+
+        With tools, a named ``tool_use`` template wins over ``default`` (as transformers picks them).
+        """
+        source = self.tool_chat_template if extra.get("tools") and self.tool_chat_template else self.chat_template
+        if source is None:
             raise TokenizerError(
                 "this model has no chat template (tokenizer_config.json has no chat_template and there is no "
                 "chat_template.jinja): use a plain completion prompt instead"
             )
-        if self._compiled is None:
-            self._compiled = _compile(self.chat_template)
+        if source not in self._compiled:
+            self._compiled[source] = _compile(source)
         variables = {"tools": None, "documents": None, **self._template_tokens, **extra}
         try:
-            return self._compiled.render(messages=messages, add_generation_prompt=add_generation_prompt, **variables)
+            return self._compiled[source].render(messages=messages, add_generation_prompt=add_generation_prompt, **variables)
         except Exception as e:  # the template is foreign code: any failure is a bad template or bad messages
             raise TokenizerError(f"the chat template failed: {type(e).__name__}: {e}") from e
 
     def encode_chat(self, messages: list[dict], add_generation_prompt: bool = True, **extra: Any) -> list[int]:
         """Token ids of the rendered chat; the template writes its own BOS, so none is added (as HF does)."""
         return self.encode(self.apply_chat_template(messages, add_generation_prompt, **extra), add_special_tokens=False)
+
+
+def check_tokenizer_files(folder: Path) -> None:
+    """Refuse, saying what to do, a folder without tokenizer.json (a SentencePiece-only one included)."""
+    if (folder / "tokenizer.json").is_file():
+        return
+    if (folder / "tokenizer.model").is_file():
+        raise TokenizerError(
+            f"{folder} has only a SentencePiece tokenizer.model; Toolsmith needs tokenizer.json (write one with "
+            "transformers: AutoTokenizer.from_pretrained(folder).save_pretrained(folder))"
+        )
+    raise TokenizerError(f"{folder / 'tokenizer.json'} not found: the model folder needs a Hugging Face tokenizer.json")
 
 
 def _read_json(path: Path) -> dict:
@@ -150,18 +169,19 @@ def _eos_token_ids(folder: Path, tokenizer: _HFTokenizer, eos_token: str | None)
     return {eos_id}
 
 
-def _chat_template(folder: Path, config: dict) -> str | None:
-    """The default chat template: chat_template.jinja, else tokenizer_config.json's (a string or named list)."""
+def _chat_templates(folder: Path, config: dict) -> tuple[str | None, str | None]:
+    """(default, tool_use) templates: chat_template.jinja, else tokenizer_config.json's (a string or named list)."""
     jinja_file = folder / "chat_template.jinja"
     if jinja_file.is_file():
-        return jinja_file.read_text(encoding="utf-8")
+        return jinja_file.read_text(encoding="utf-8"), None
     template = config.get("chat_template")
     if template is None or isinstance(template, str):
-        return template
+        return template, None
     if isinstance(template, list):
         named = {t.get("name"): t.get("template") for t in template if isinstance(t, dict)}
+        tool_use = named.get("tool_use") if isinstance(named.get("tool_use"), str) else None
         if isinstance(named.get("default"), str):
-            return named["default"]
+            return named["default"], tool_use
     raise TokenizerError(
         f"{folder / 'tokenizer_config.json'}: chat_template must be a string or a list with a 'default' template"
     )

@@ -1,12 +1,11 @@
 """The user's models: a small registry of local model folders, and opening the configured engine.
 
-`toolsmith models add PATH` validates a folder (config, tokenizer, weights, format)
-before it is registered, so a broken download fails there and not mid-generation.
+`toolsmith models add PATH` asks the engine's own reader (the backend's `inspect`) about a
+folder or GGUF file before it is registered, so a model the engine cannot load (a broken
+download, an unsupported architecture) fails there and not when it is served.
 No network access happens unless the user runs `toolsmith models pull`.
 """
 
-import json
-import struct
 from pathlib import Path
 
 import msgspec
@@ -15,9 +14,7 @@ from ..base import atomic, paths
 from ..base.config import Config
 from ..base.errors import ToolsmithError
 from ..base.manifest import now
-from ..inference.backends import backends
-
-SAFETENSORS_DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}
+from ..inference.backends import ModelInfo, backends
 
 
 class ModelError(ToolsmithError):
@@ -27,9 +24,12 @@ class ModelError(ToolsmithError):
 class ModelEntry(msgspec.Struct, kw_only=True):
     name: str
     path: str
-    format: str  # "float16", "bfloat16", "float32" or "exl2"
+    format: str  # "float16", "bfloat16", "float32", "exl2" or "gguf <type>"
     architecture: str
     added: str
+    family: str = ""  # entries written before families were recorded have none
+    size_bytes: int = 0
+    context_length: int = 0
 
 
 class Registry(msgspec.Struct, kw_only=True):
@@ -55,53 +55,36 @@ def save_registry(registry: Registry) -> None:
     atomic.write_bytes(registry_file(), msgspec.json.format(msgspec.json.encode(registry)))
 
 
-def inspect_folder(folder: Path) -> tuple[str, str]:
-    """(architecture, format) of a Hugging Face-style model folder, or a clear error."""
-    if not folder.is_dir():
-        raise ModelError(f"{folder} is not a folder; give the folder that holds config.json and *.safetensors")
-    for required in ("config.json", "tokenizer.json"):
-        if not (folder / required).is_file():
-            raise ModelError(f"{folder} has no {required}; a model folder needs config.json, tokenizer.json and *.safetensors")
+def inspect(path: Path, backend: str = "native") -> ModelInfo:
+    """Ask the engine's own reader what `path` is; its refusal (one line) becomes ours."""
+    table = backends()
+    reader = table[backend].inspect if backend in table else None
+    if reader is None:
+        raise ModelError(f"engine backend {backend!r} cannot inspect models (available: {', '.join(table)})")
     try:
-        config = json.loads((folder / "config.json").read_text())
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ModelError(f"{folder / 'config.json'} is not valid JSON: {e}") from None
-    architecture = (config.get("architectures") or [config.get("model_type", "unknown")])[0]
-    weights = sorted(folder.glob("*.safetensors"))
-    if not weights:
-        raise ModelError(f"{folder} has no *.safetensors weights")
-    return architecture, _weights_format(weights)
-
-
-def _weights_format(files: list[Path]) -> str:
-    """Read the safetensors headers only (no tensor data) to tell fp16/bf16/fp32/EXL2 apart."""
-    dtypes = set()
-    for file in files:
-        try:
-            with open(file, "rb") as f:
-                (length,) = struct.unpack("<Q", f.read(8))
-                header = json.loads(f.read(length))
-        except (struct.error, ValueError, OSError) as e:
-            raise ModelError(f"{file} is not a safetensors file ({e})") from None
-        for key, info in header.items():
-            if key.endswith(".q_weight"):
-                return "exl2"
-            if key != "__metadata__":
-                dtypes.add(info.get("dtype"))
-    floats = [SAFETENSORS_DTYPES[d] for d in dtypes if d in SAFETENSORS_DTYPES]
-    if not floats:
-        raise ModelError(f"unsupported weight dtypes {sorted(map(str, dtypes))}; Toolsmith runs fp32, fp16, bf16 and EXL2 models")
-    return max(floats, key=list(SAFETENSORS_DTYPES.values()).index)
+        return reader(str(path))
+    except ToolsmithError as e:
+        raise ModelError(str(e)) from None
 
 
 def add(folder: Path, name: str | None = None) -> ModelEntry:
+    """Register a model folder or .gguf file, after the engine's reader says it can load it."""
     folder = folder.expanduser().resolve()
-    architecture, fmt = inspect_folder(folder)
+    info = inspect(folder)
     registry = load_registry()
-    name = name or folder.name
+    name = name or (folder.stem if folder.suffix == ".gguf" else folder.name)
     if name in registry.models:
         raise ModelError(f"a model named {name!r} is already registered; pick another with --name or remove it first")
-    entry = ModelEntry(name=name, path=str(folder), format=fmt, architecture=architecture, added=now().isoformat())
+    entry = ModelEntry(
+        name=name,
+        path=str(folder),
+        format=info.format,
+        architecture=info.architecture,
+        family=info.family,
+        size_bytes=info.size_bytes,
+        context_length=info.context_length,
+        added=now().isoformat(),
+    )
     registry.models[name] = entry
     registry.default = registry.default or name
     save_registry(registry)
@@ -159,9 +142,9 @@ def resolve_model(config: Config) -> str | None:
         return None
     if wanted in registry.models:
         return registry.models[wanted].path
-    if Path(wanted).expanduser().is_dir():
+    if Path(wanted).expanduser().is_dir() or Path(wanted).expanduser().suffix == ".gguf":
         return str(Path(wanted).expanduser())
-    raise ModelError(f"engine.model is {wanted!r}, which is neither a registered model nor a folder (see `toolsmith models list`)")
+    raise ModelError(f"engine.model is {wanted!r}, which is neither a registered model nor a folder or .gguf file (see `toolsmith models list`)")
 
 
 def open_engine(config: Config):

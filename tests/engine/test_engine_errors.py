@@ -119,8 +119,16 @@ def test_missing_tokenizer_is_named(tiny_model, tmp_path):
 @pytest.mark.parametrize(
     "changes,message",
     [
-        ({"architectures": ["GPT2LMHeadModel"]}, "architecture 'GPT2LMHeadModel' is not supported"),
-        ({"rope_parameters": {"rope_type": "yarn", "factor": 2.0}}, "rope type 'yarn' is not supported"),
+        (
+            {"architectures": ["GPT2LMHeadModel"]},
+            "architecture 'GPT2LMHeadModel' is not supported \\(supported: LlamaForCausalLM, .*Gemma2ForCausalLM, .*SmolLM3ForCausalLM",
+        ),
+        ({"rope_parameters": {"rope_type": "su", "factor": 2.0}}, "rope type 'su' is not supported \\(supported: default, .*yarn"),
+        ({"hidden_act": "relu"}, "activation 'relu' is not supported"),
+        (
+            {"rope_parameters": {"rope_type": "longrope", "short_factor": [1.0], "long_factor": [1.0]}},
+            "rope short_factor has 1 values, the rotary dims need 8",
+        ),
         ({"intermediate_size": 96}, "has shape \\(64, 128\\), config.json implies \\(64, 96\\)"),
         ({"num_hidden_layers": 3}, "missing model.layers.2"),
         ({"vocab_size": 300}, "tokenizer has 512 tokens but the model only 300"),

@@ -242,7 +242,8 @@ def test_cli_quantize_then_add(run_cli, tiny_model, tmp_path):
     assert summary["layers"] == 2 * 7 + 1 and 4.5 < summary["bits_per_weight"] < 5.5
     added = run_cli("models", "add", tmp_path / "q", "--json")
     assert json.loads(added.stdout)["format"] == "exl2"
-    assert models.inspect_folder(tmp_path / "q") == ("Qwen2ForCausalLM", "exl2")
+    info = models.inspect(tmp_path / "q")
+    assert (info.architecture, info.family, info.format) == ("Qwen2ForCausalLM", "qwen2", "exl2")
 
 
 @pytest.mark.parametrize(

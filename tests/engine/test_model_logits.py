@@ -27,7 +27,7 @@ def engine_logits(engine: LLMEngine, ids: list[int], chunk: int) -> torch.Tensor
     return torch.cat(rows)
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", [v for v in VARIANTS if v not in tiny_models.PROMPT_WIDE_ROPE])
 def test_prefill_logits_match_transformers(tiny_model, variant):
     folder, hf = tiny_model(variant)
     engine = LLMEngine(folder, dtype="float32", device=DEVICE, block_size=4)

@@ -155,9 +155,17 @@ def test_tools_filters_and_special_variables_render_like_transformers(folder):
     assert "Zählt Zeilen ✓" in expected and "[TOOL]" not in expected
 
 
-def test_named_template_list_uses_the_default_one(folder):
+def test_named_template_list_uses_default_and_tool_use_with_tools(folder):
     edit_config(folder, chat_template=[{"name": "tool_use", "template": "TOOLS"}, {"name": "default", "template": "D"}])
-    assert Tokenizer.from_folder(folder).apply_chat_template(CONVERSATIONS[0]) == "D"
+    tokenizer = Tokenizer.from_folder(folder)
+    assert tokenizer.apply_chat_template(CONVERSATIONS[0]) == "D"
+    assert tokenizer.apply_chat_template(CONVERSATIONS[0], tools=TOOLS) == "TOOLS"
+    assert tokenizer.apply_chat_template(CONVERSATIONS[0], tools=[]) == "D"  # no tools: the default
+
+
+def test_named_templates_without_tool_use_render_tools_with_the_default(folder):
+    edit_config(folder, chat_template=[{"name": "default", "template": "{{ tools | length }}"}])
+    assert Tokenizer.from_folder(folder).apply_chat_template(CONVERSATIONS[0], tools=TOOLS) == str(len(TOOLS))
 
 
 def test_chat_template_jinja_file_is_used(folder):
@@ -204,6 +212,13 @@ def test_missing_chat_template_is_a_clear_error(folder):
     edit_config(folder, chat_template=None)
     with pytest.raises(TokenizerError, match="no chat template"):
         Tokenizer.from_folder(folder).apply_chat_template(CONVERSATIONS[0])
+
+
+def test_sentencepiece_only_folder_is_refused_saying_what_to_do(folder):
+    (folder / "tokenizer.json").unlink()
+    (folder / "tokenizer.model").write_bytes(b"\0")
+    with pytest.raises(TokenizerError, match="only a SentencePiece tokenizer.model; Toolsmith needs tokenizer.json"):
+        Tokenizer.from_folder(folder)
 
 
 def test_missing_tokenizer_json_names_the_file(folder):

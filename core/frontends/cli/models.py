@@ -13,7 +13,7 @@ from .output import console, emit_json, json_option, progress_bar
 
 @click.group()
 def models() -> None:
-    """Manage local models (Hugging Face-style folders: safetensors fp16/bf16/fp32 or EXL2)."""
+    """Manage local models (Hugging Face-style folders: safetensors fp16/bf16/fp32 or EXL2; GGUF files)."""
 
 
 @models.command()
@@ -21,12 +21,12 @@ def models() -> None:
 @click.option("--name", help="Register under this name (default: the folder's name).")
 @json_option
 def add(path: Path, name: str | None, as_json: bool) -> None:
-    """Validate a model folder and register it."""
+    """Register a model folder or .gguf file, once the engine's reader says it can load it."""
     entry = models_module.add(path, name)
     if as_json:
         emit_json(msgspec.to_builtins(entry))
     else:
-        click.echo(f"added {entry.name}: {entry.architecture}, {entry.format}, {entry.path}")
+        click.echo(f"added {entry.name}: {entry.family} ({entry.architecture}), {entry.format}, {entry.path}")
 
 
 @models.command("list")
@@ -41,10 +41,23 @@ def list_models(as_json: bool) -> None:
     if not rows:
         click.echo("no models yet: `toolsmith models add PATH` (recipes still work without one)")
         return
-    table = Table("", "name", "architecture", "format", "path")
+    table = Table("", "name", "family", "format", "size", "context", "path")
     for row in rows:
-        table.add_row("*" if row["default"] else "", row["name"], row["architecture"], row["format"], row["path"])
+        context = f"{row['context_length']:,}" if row["context_length"] else "?"
+        size = _size(row["size_bytes"]) if row["size_bytes"] else "?"
+        family = row["family"] or row["architecture"]
+        table.add_row("*" if row["default"] else "", row["name"], family, row["format"], size, context, row["path"])
     console().print(table)
+
+
+def _size(n: float) -> str:
+    if n < 1000:
+        return f"{n:.0f} B"
+    for unit in ("KB", "MB"):
+        n /= 1000
+        if n < 1000:
+            return f"{n:.1f} {unit}"
+    return f"{n / 1000:.1f} GB"
 
 
 @models.command()

@@ -67,7 +67,7 @@ class ToolSetup:
 
 
 def setup_for(tokenizer) -> ToolSetup:
-    template = getattr(tokenizer, "chat_template", None) or ""
+    template = getattr(tokenizer, "tool_chat_template", None) or getattr(tokenizer, "chat_template", None) or ""
     has_token = getattr(tokenizer, "token_to_id", lambda _: None)
     renders = "tools" in template
     if has_token("[TOOL_CALLS]") is not None:
