@@ -18,6 +18,7 @@ from ..inference.outputs import CompletionOutput, EngineMetrics, RequestMetrics,
 from ..inference.sampling import SamplingParams
 from ..inference.throughput import Throughput
 from .detokenizer import IncrementalDetokenizer
+from .gguf import GGUFFile
 from .grammar import GrammarCompiler
 from .kv_manager import KVCacheManager
 from .model import Decoder
@@ -64,12 +65,13 @@ class LLMEngine:
         exl2_weights: str = "auto",
     ):
         folder = Path(model_dir)
-        if not folder.is_dir():
+        gguf_file = GGUFFile(folder) if folder.is_file() and folder.suffix == ".gguf" else None
+        if gguf_file is None and not folder.is_dir():
             raise ModelLoadError(f"model folder {folder} does not exist")
         if block_size < 1 or max_num_seqs < 1 or max_num_batched_tokens < 1:
             raise ModelLoadError("block_size, max_num_seqs and max_num_batched_tokens must be positive")
-        self.config: ModelConfig = load_model_config(folder)
-        self.tokenizer = Tokenizer.from_folder(folder)
+        self.config: ModelConfig = gguf_file.config if gguf_file else load_model_config(folder)
+        self.tokenizer = gguf_file.tokenizer() if gguf_file else Tokenizer.from_folder(folder)
         if self.tokenizer.vocab_size > self.config.vocab_size:
             raise ModelLoadError(
                 f"{folder}: tokenizer has {self.tokenizer.vocab_size} tokens but the model only "
@@ -78,9 +80,12 @@ class LLMEngine:
         self.device = torch.device(device)
         compute_dtype = _dtype(dtype, self.config)
         self.exl2_weights = exl2_mode(exl2_weights, self.device, compute_dtype)
-        self.model = Decoder(
-            self.config, model_tensors(folder, self.config, compute_dtype, self.exl2_weights), compute_dtype, self.device
+        tensors = (
+            gguf_file.iter_tensors(compute_dtype)
+            if gguf_file
+            else model_tensors(folder, self.config, compute_dtype, self.exl2_weights)
         )
+        self.model = Decoder(self.config, tensors, compute_dtype, self.device)
         self.max_model_len = min(max_model_len or self.config.max_position_embeddings, self.config.max_position_embeddings)
         num_blocks = self._num_blocks(block_size, kv_cache_tokens, kv_cache_bytes, max_num_seqs)
         self.kv = KVCacheManager(num_blocks, block_size, enable_prefix_caching)
