@@ -36,6 +36,13 @@ def inspect(path: str):
     return inspect_model(path)
 
 
+def read_config(config: dict) -> str:
+    """The family the engine would run this config.json as, or its one-line refusal."""
+    from toolsmith.core.engine.model_config import parse_model_config
+
+    return parse_model_config(config).family
+
+
 def unavailable() -> str | None:
     if importlib.util.find_spec("torch") is None:
         return "PyTorch is not installed; install toolsmith with its default dependencies"
@@ -54,5 +61,6 @@ def toolsmith_register_engines(register):
             create=create,
             unavailable=unavailable,
             inspect=inspect,
+            read_config=read_config,
         )
     )

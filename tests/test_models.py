@@ -3,6 +3,7 @@
 import json
 import math
 import struct
+from pathlib import Path
 
 import pytest
 
@@ -123,3 +124,70 @@ def test_no_model_means_no_engine():
     from toolsmith.core.base import config
 
     assert models.open_engine(config.load()) is None
+
+
+@pytest.mark.parametrize(
+    "spec, revision, expected",
+    [
+        ("org/model", None, ("org/model", None, None)),
+        ("org/model", "main", ("org/model", "main", None)),
+        ("org/model-exl2:4.0bpw", None, ("org/model-exl2", "4.0bpw", None)),
+        ("org/model-GGUF:Q4_K_M", None, ("org/model-GGUF", None, "Q4_K_M")),
+        ("org/model-GGUF:iq4_xs", None, ("org/model-GGUF", None, "iq4_xs")),
+        ("org/model-GGUF:BF16", "v2", ("org/model-GGUF", "v2", "BF16")),
+    ],
+)
+def test_pull_variants_are_parsed(spec, revision, expected):
+    target = models.parse_pull(spec, revision)
+    assert (target.repo, target.revision, target.gguf) == expected
+
+
+@pytest.mark.parametrize(
+    "spec, revision, message",
+    [
+        ("model", None, "is not a repository name"),
+        ("org/model:large", None, "unknown variant 'large'"),
+        ("org/model:4.0bpw", "main", "drop --revision main"),
+    ],
+)
+def test_bad_pull_variants_are_refused(spec, revision, message):
+    with pytest.raises(ModelError, match=message):
+        models.parse_pull(spec, revision)
+
+
+def test_one_gguf_file_is_picked_by_its_quantization():
+    files = ["README.md", "model-Q4_K_M.gguf", "model-Q4_K_S.gguf", "model-q8_0.gguf", "sub/model.Q5_K_M.gguf"]
+    assert models.pick_gguf(files, "Q4_K_M") == "model-Q4_K_M.gguf"
+    assert models.pick_gguf(files, "Q8_0") == "model-q8_0.gguf"
+    assert models.pick_gguf(files, "Q5_K_M") == "sub/model.Q5_K_M.gguf"
+    with pytest.raises(ModelError, match="no Q6_K GGUF file in the repository \\(it has: model-Q4_K_M.gguf, "):
+        models.pick_gguf(files, "Q6_K")
+    with pytest.raises(ModelError, match="split GGUF files are not supported"):
+        models.pick_gguf(["m-Q4_0-00001-of-00002.gguf", "m-Q4_0-00002-of-00002.gguf"], "Q4_0")
+
+
+@pytest.mark.parametrize("spec", ["someone/some-model:4.0bpw", "someone/some-model-GGUF:Q4_K_M"])
+def test_pull_of_a_variant_offline_fails_clearly(run_cli, spec):
+    result = run_cli("models", "pull", spec, env={"HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: could not download {spec}")
+
+
+def test_pull_checks_the_architecture_before_any_weights(monkeypatch):
+    """config.json alone decides: an unsupported model downloads nothing more and registers nothing."""
+    import huggingface_hub
+
+    def config_only(repo, filename, revision=None, local_dir=None, **options):
+        path = Path(local_dir) / filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({**CONFIG, "architectures": ["GPT2LMHeadModel"]}))
+        return str(path)
+
+    def no_weights(**kwargs):
+        raise AssertionError("weights were downloaded")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", config_only)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", no_weights)
+    with pytest.raises(ModelError, match="'GPT2LMHeadModel' is not supported .*; nothing else was downloaded"):
+        models.pull("someone/gpt2")
+    assert models.load_registry().models == {}

@@ -33,6 +33,7 @@ class Backend(msgspec.Struct, kw_only=True, frozen=True):
     create: Callable[..., Any]
     unavailable: Callable[[], str | None] = lambda: None
     inspect: Callable[[str], ModelInfo] | None = None
+    read_config: Callable[[dict], str] | None = None  # config.json -> family, or ModelLoadError (before a download)
 
 
 def backends() -> dict[str, Backend]:

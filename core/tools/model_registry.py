@@ -3,9 +3,12 @@
 `toolsmith models add PATH` asks the engine's own reader (the backend's `inspect`) about a
 folder or GGUF file before it is registered, so a model the engine cannot load (a broken
 download, an unsupported architecture) fails there and not when it is served.
-No network access happens unless the user runs `toolsmith models pull`.
+No network access happens unless the user runs `toolsmith models pull`, which fetches only
+what one model needs (one revision's safetensors, one EXL2 branch, or one GGUF file).
 """
 
+import json
+import re
 from pathlib import Path
 
 import msgspec
@@ -108,23 +111,99 @@ def remove(name: str) -> ModelEntry:
     return entry
 
 
-def pull(repo: str, revision: str | None = None, tqdm_class=None) -> ModelEntry:
-    """Download a model repository with huggingface_hub, then register it.
+class PullTarget(msgspec.Struct, frozen=True):
+    repo: str
+    revision: str | None  # an EXL2 size lives in a branch (REPO:4.0bpw)
+    gguf: str | None  # a GGUF quantization (REPO:Q4_K_M): one file of the repository
+
+
+GGUF_VARIANT = re.compile(r"(?i)^(I?Q\d\w*|F16|BF16|F32)$")
+# what a safetensors or EXL2 model needs; other formats in the repository (.bin, .gguf, ONNX) are skipped
+MODEL_FILES = ["*.json", "*.safetensors", "*.jinja", "tokenizer.model", "*.txt"]
+
+
+def parse_pull(spec: str, revision: str | None = None) -> PullTarget:
+    """REPO, REPO:4.0bpw (an EXL2 branch) or REPO:Q4_K_M (one GGUF file)."""
+    repo, _, variant = spec.partition(":")
+    if repo.count("/") != 1 or not all(repo.split("/")):
+        raise ModelError(f"{spec!r} is not a repository name; use OWNER/NAME, OWNER/NAME:4.0bpw or OWNER/NAME:Q4_K_M")
+    if not variant:
+        return PullTarget(repo, revision, None)
+    if variant.lower().endswith("bpw"):
+        if revision:
+            raise ModelError(f"{spec!r} names an EXL2 branch already; drop --revision {revision}")
+        return PullTarget(repo, variant, None)
+    if GGUF_VARIANT.match(variant):
+        return PullTarget(repo, revision, variant)
+    raise ModelError(
+        f"unknown variant {variant!r}: use an EXL2 size such as :4.0bpw or a GGUF quantization such as :Q4_K_M"
+    )
+
+
+def pick_gguf(files: list[str], variant: str) -> str:
+    """The repository's one GGUF file of `variant` (Q4_K_M matches model-Q4_K_M.gguf, case-insensitively)."""
+    ggufs = [f for f in files if f.lower().endswith(".gguf")]
+    pattern = re.compile(rf"(?i)(^|[-_.]){re.escape(variant)}([-_.]|$)")
+    matches = [f for f in ggufs if pattern.search(f.rsplit("/", 1)[-1][: -len(".gguf")])]
+    if not matches:
+        available = ", ".join(f.rsplit("/", 1)[-1] for f in ggufs) or "no .gguf files"
+        raise ModelError(f"no {variant} GGUF file in the repository (it has: {available})")
+    if len(matches) > 1:
+        raise ModelError(f"several {variant} GGUF files ({', '.join(matches)}); split GGUF files are not supported")
+    return matches[0]
+
+
+def pull(spec: str, revision: str | None = None, backend: str = "native", tqdm_class=None) -> ModelEntry:
+    """Download one model of a repository: checked before its weights come, resumed, shown with progress.
 
     `tqdm_class` draws the download's progress (huggingface_hub's own bars by default)."""
+    target = parse_pull(spec, revision)
     try:
-        from huggingface_hub import snapshot_download
+        from huggingface_hub import HfApi, hf_hub_download, snapshot_download
     except ImportError:
         raise ModelError("pulling models needs huggingface_hub: pip install huggingface_hub") from None
-    target = paths.data_dir() / "models" / repo.replace("/", "--")
+    name = target.repo.rsplit("/", 1)[-1] + (f"-{target.revision}" if target.revision else "")
+    folder = paths.data_dir() / "models" / (target.repo.replace("/", "--") + (f"--{target.revision}" if target.revision else ""))
+    bars = {"tqdm_class": tqdm_class} if tqdm_class else {}
     try:
-        snapshot_download(repo_id=repo, revision=revision, local_dir=target, **({"tqdm_class": tqdm_class} if tqdm_class else {}))
+        if target.gguf:
+            file = pick_gguf(HfApi().list_repo_files(target.repo, revision=target.revision), target.gguf)
+            # GGUF metadata is inside the file: it is read (and a refused file removed) once downloaded
+            path = Path(hf_hub_download(target.repo, file, revision=target.revision, local_dir=folder, **bars))
+            return _add_or_remove(path, name=f"{name}-{target.gguf}")
+        config = hf_hub_download(target.repo, "config.json", revision=target.revision, local_dir=folder)
+        _check_config(Path(config), backend)
+        snapshot_download(repo_id=target.repo, revision=target.revision, local_dir=folder, allow_patterns=MODEL_FILES, **bars)
+    except ToolsmithError:
+        raise
     except Exception as e:
         raise ModelError(
-            f"could not download {repo}: {type(e).__name__}; check the name and your connection "
+            f"could not download {spec}: {type(e).__name__}; check the name and your connection "
             "(or copy the folder here and use `toolsmith models add PATH`)"
         ) from None
-    return add(target, name=repo.rsplit("/", 1)[-1])
+    return add(folder, name=name)
+
+
+def _check_config(path: Path, backend: str) -> None:
+    """The engine's verdict on config.json alone, before any weights are downloaded."""
+    table = backends()
+    reader = table[backend].read_config if backend in table else None
+    if reader is None:
+        return
+    try:
+        reader(json.loads(path.read_text()))
+    except ValueError as e:
+        raise ModelError(f"{path}: not valid JSON: {e}") from None
+    except ToolsmithError as e:
+        raise ModelError(f"{e}; nothing else was downloaded") from None
+
+
+def _add_or_remove(path: Path, name: str) -> ModelEntry:
+    try:
+        return add(path, name=name)
+    except ModelError:
+        path.unlink(missing_ok=True)
+        raise
 
 
 def _entry(registry: Registry, name: str) -> ModelEntry:

@@ -5,7 +5,8 @@ writes it (tensor names, q/k rows permuted for Llama, a byte-level BPE vocabular
 merges). Weights are quantized with the package's Python quantizers where it has them
 (F16, BF16, Q8_0, Q4_0); for the K-quants, which it can only dequantize, rows of random
 blocks with sane scales are written. The reference is the transformers model holding the
-weights the file decodes to, computed without the engine's reader.
+weights the file decodes to, computed without the engine's reader. A SentencePiece-style
+vocabulary is checked against transformers' own GGUF tokenizer converter.
 """
 
 import json
@@ -68,7 +69,7 @@ def encode(weight: np.ndarray, kind: str, rng) -> tuple[np.ndarray, np.ndarray]:
     return stored, quants.dequantize(stored, qtype).astype(np.float32)
 
 
-def write_gguf(path, hf, arch: str, kind: str, tokenizer_folder, seed: int = 0):
+def write_gguf(path, hf, arch: str, kind: str, tokenizer_folder, seed: int = 0, vocabulary=None):
     """Write `hf` as a GGUF of weight type `kind`; load the decoded weights back into `hf` (the reference)."""
     cfg = hf.config
     rng = np.random.default_rng(seed)
@@ -83,7 +84,7 @@ def write_gguf(path, hf, arch: str, kind: str, tokenizer_folder, seed: int = 0):
     writer.add_value_length(cfg.head_dim)
     writer.add_layer_norm_rms_eps(cfg.rms_norm_eps)
     writer.add_rope_freq_base(cfg.rope_parameters["rope_theta"])
-    add_vocabulary(writer, tokenizer_folder)
+    (vocabulary or add_vocabulary)(writer, tokenizer_folder)
     decoded = {}
     for name, tensor in hf.state_dict().items():
         if name == "lm_head.weight" and cfg.tie_word_embeddings:
@@ -190,3 +191,35 @@ def test_unsupported_gguf_architecture_is_refused_and_not_registered(tmp_path):
     with pytest.raises(model_registry.ModelError, match="'mamba' is not supported"):
         model_registry.add(path)
     assert model_registry.load_registry().models == {}
+
+
+def add_sentencepiece_vocabulary(writer: GGUFWriter, _folder) -> None:
+    """A Llama 2-style SentencePiece vocabulary: byte tokens, pieces ranked by score, BOS added."""
+    words = ["▁", "e", "t", "a", "o", "n", "▁t", "he", "▁the", "▁a", "an", "▁an", "d", "▁and", "r", "s", "i", "l", "c"]
+    words += ["h", "w", "in", "er", "▁w", "▁s", "on", "en", "▁c", "es", "ll", "▁h", "at", "or", "is", "it", "▁in", "▁is"]
+    tokens = ["<unk>", "<s>", "</s>", *(f"<0x{i:02X}>" for i in range(256)), *words]
+    scores = [0.0] * 259 + [-float(i) for i in range(len(words))]
+    types = [2, 3, 3] + [6] * 256 + [1] * len(words)
+    padding = VOCAB - len(tokens)
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(tokens + [f"<pad{i}>" for i in range(padding)])
+    writer.add_token_scores(scores + [-1000.0] * padding)
+    writer.add_token_types(types + [4] * padding)
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    writer.add_unk_token_id(0)
+    writer.add_add_bos_token(True)
+
+
+def test_gguf_sentencepiece_vocabulary_encodes_as_transformers_reads_it(tmp_path):
+    """The reference is transformers' own GGUF tokenizer converter, a separate implementation."""
+    from transformers import AutoTokenizer
+
+    path = tmp_path / "spm.gguf"
+    write_gguf(path, random_model("llama"), "llama", "F16", None, vocabulary=add_sentencepiece_vocabulary)
+    ours = LLMEngine(path, dtype="float32").tokenizer
+    reference = AutoTokenizer.from_pretrained(tmp_path, gguf_file="spm.gguf")
+    for text in ["the cat and the hat", "Hello wörld 🙂 in it", "xyz\n\tq  two  spaces"]:
+        assert ours.encode(text) == reference.encode(text)
+        assert ours.decode(ours.encode(text)) == text
+    assert ours.bos_token_id == 1 and ours.eos_token_ids == {2}

@@ -80,7 +80,12 @@ def rm(name: str) -> None:
 @click.argument("repo")
 @click.option("--revision", help="Branch, tag or commit.")
 def pull(repo: str, revision: str | None) -> None:
-    """Download REPO from the Hugging Face Hub and register it (needs network)."""
+    """Download one model from the Hugging Face Hub and register it (needs network).
+
+    REPO is OWNER/NAME (that revision's safetensors), OWNER/NAME:4.0bpw (an EXL2 branch)
+    or OWNER/NAME:Q4_K_M (one GGUF file). The architecture is checked before the weights
+    come (a GGUF file's once it is down); downloads resume.
+    """
     entry = models_module.pull(repo, revision, tqdm_class=_rich_tqdm() if sys.stderr.isatty() else None)
     click.echo(f"pulled {repo} into {entry.path}")
 
