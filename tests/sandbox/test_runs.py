@@ -152,17 +152,22 @@ def test_undo_without_id_takes_back_the_latest_applied_run(folder):
     assert [r.state for r in runs.list_runs(runs_folder())] == ["undone", "undone"]
 
 
-def test_an_apply_interrupted_by_a_crash_is_rolled_back_at_the_next_start(folder):
-    before = snapshot(folder)
-    result = runs.run(runs_folder(), ["python3", "-c", TOOL], policy(folder))
+def crash_apply(run_id: str, step: int) -> None:
+    """Apply `run_id` in a child process that the journal's fault hook kills at `step`."""
     pid = os.fork()
     if pid == 0:
-        os.environ[journal.FAULT_ENV] = "6"
+        os.environ[journal.FAULT_ENV] = str(step)
         try:
-            runs.apply(runs_folder(), result.run_id)
+            runs.apply(runs_folder(), run_id)
         finally:
             os._exit(1)
     assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 70
+
+
+def test_an_apply_interrupted_by_a_crash_is_rolled_back_at_the_next_start(folder):
+    before = snapshot(folder)
+    result = runs.run(runs_folder(), ["python3", "-c", TOOL], policy(folder))
+    crash_apply(result.run_id, step=6)
     assert snapshot(folder) != before  # half applied
 
     assert runs.recover(runs_folder()) == [f"run {result.run_id}: interrupted apply rolled back"]
@@ -175,14 +180,7 @@ def test_an_apply_cut_short_before_markers_existed_is_still_rolled_back(folder):
     """A runs folder from an older Toolsmith: no markers; the first recovery finds the run."""
     before = snapshot(folder)
     result = runs.run(runs_folder(), ["python3", "-c", TOOL], policy(folder))
-    pid = os.fork()
-    if pid == 0:
-        os.environ[journal.FAULT_ENV] = "6"
-        try:
-            runs.apply(runs_folder(), result.run_id)
-        finally:
-            os._exit(1)
-    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 70
+    crash_apply(result.run_id, step=6)
     shutil.rmtree(runs_folder() / ".active")  # as an older Toolsmith left it: no markers at all
     shutil.rmtree(runs_folder() / ".applied", ignore_errors=True)
     (runs_folder() / ".marked").unlink()
@@ -194,14 +192,7 @@ def test_an_apply_cut_short_before_markers_existed_is_still_rolled_back(folder):
 
 def test_a_run_whose_rollback_fails_is_reported_and_blocks_no_other(folder, run_cli):
     result = runs.run(runs_folder(), ["python3", "-c", TOOL], policy(folder))
-    pid = os.fork()
-    if pid == 0:
-        os.environ[journal.FAULT_ENV] = "12"
-        try:
-            runs.apply(runs_folder(), result.run_id)
-        finally:
-            os._exit(1)
-    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 70
+    crash_apply(result.run_id, step=12)
     shutil.rmtree(runs_folder() / result.run_id / "area")  # someone deleted the trash
     listed = run_cli("runs", "--json")
     assert listed.returncode == 0 and "could not be rolled back" in listed.stderr
