@@ -117,5 +117,10 @@ def _render(p: Parameter, items: list) -> list[str]:
 
 
 def option(p: Parameter) -> str:
-    """The flag the tool accepts: `-x` for a one-letter name (argparse short option, getopts)."""
-    return f"-{p.name}" if len(p.name) == 1 else f"--{p.name}"
+    """The flag the tool accepts for `p`."""
+    return flag(p.name)
+
+
+def flag(name: str) -> str:
+    """A parameter's flag: `-x` for a one-letter name (argparse short option, getopts)."""
+    return f"-{name}" if len(name) == 1 else f"--{name}"

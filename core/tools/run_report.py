@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from ..base.terminal import safe
 from .grants import Grant
+from .invocation import flag
 from .run_service import ToolRun
 
 CHANGES_PER_KIND = 10  # a preview with more changes of one kind shows the first ones and a count
@@ -106,8 +107,7 @@ def _label(g: Grant) -> str:
         return "the tool's own files"
     if not g.parameter:
         return ""
-    flag = f"-{g.parameter}" if len(g.parameter) == 1 else f"--{g.parameter}"
-    return flag + (", the manifest's default" if g.default else "")
+    return flag(g.parameter) + (", the manifest's default" if g.default else "")
 
 
 def _by_root(changes) -> list[tuple[str, list]]:

@@ -20,7 +20,7 @@ from ..base import paths
 from ..base.config import SandboxConfig
 from ..base.errors import ToolsmithError
 from .grants import Grant
-from .invocation import grants_for, invocation, policy_for
+from .invocation import flag, grants_for, invocation, policy_for
 from .library import Tool
 
 
@@ -38,7 +38,7 @@ class Access(msgspec.Struct, kw_only=True):
     def questions(self, allow_network: bool = False) -> list[str]:
         """What needs the user's yes before the run starts, one phrase each."""
         asked = [
-            f"{_flag(g.parameter)} defaults to {g.path} ({g.access}) in the tool's manifest; the tool gets it only if you say so"
+            f"{flag(g.parameter)} defaults to {g.path} ({g.access}) in the tool's manifest; the tool gets it only if you say so"
             for g in self.grants if g.default
         ]
         if self.network and not allow_network:
@@ -46,9 +46,11 @@ class Access(msgspec.Struct, kw_only=True):
             asked.append(f"the tool asks for network access: it could send what it can read ({readable}) anywhere")
         return asked
 
-
-def _flag(parameter: str | None) -> str:
-    return f"-{parameter}" if parameter and len(parameter) == 1 else f"--{parameter}"
+    def how(self, allow_network: bool, hint: str = "pass --allow-network") -> str:
+        """How to give, without being asked, what `questions` asks for."""
+        how = [hint] if self.network and not allow_network else []
+        how += ["pass those paths yourself"] if any(g.default for g in self.grants) else []
+        return " and ".join(how)
 
 
 class ToolRun(msgspec.Struct, kw_only=True):
@@ -113,9 +115,7 @@ def preview(
         if not ask(access, questions):
             raise NotApproved(f"{tool.manifest.name}: not run, you did not approve: " + "; ".join(questions or ["the run"]))
     elif questions:
-        how = [hint] if access.network and not allow_network else []
-        how += ["pass those paths on the command line"] if any(g.default for g in found) else []
-        raise NotApproved(f"{tool.manifest.name}: not run without your approval: {'; '.join(questions)} ({' and '.join(how)})")
+        raise NotApproved(f"{tool.manifest.name}: not run without your approval: {'; '.join(questions)} ({access.how(allow_network, hint)})")
     policy = policy_for(tool, inv, settings, allow_degraded, found)
     return _shown(run_store.run(runs_folder(), inv.argv, policy, preview=True, preview_days=settings.preview_days,
                                 on_output=on_output), found)

@@ -72,9 +72,7 @@ def _run(name: str, args: list[str], yes: bool, preview: bool, allow_degraded: b
         if not questions:
             return True
         if as_json or not sys.stdin.isatty():
-            how = " and ".join((["pass --allow-network"] if access.network and not allow_network else [])
-                               + (["pass those paths yourself"] if any(g.default for g in access.grants) else []))
-            _fail(as_json, f"{name}: not run: {'; '.join(questions)} ({how}, or run it on a terminal to be asked)")
+            _fail(as_json, f"{name}: not run: {'; '.join(questions)} ({access.how(allow_network)}, or run it on a terminal to be asked)")
         for question in questions:
             click.echo(f"{name}: {safe(question)}")
         return click.confirm("run it with that access?", default=False)
